@@ -1,0 +1,1 @@
+"""A high-fidelity stand-in for a Zendesk account, for tests, demos and benchmarks."""

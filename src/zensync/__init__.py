@@ -1,0 +1,3 @@
+"""zensync: a complete, searchable copy of a Zendesk account."""
+
+__version__ = "0.1.0"
