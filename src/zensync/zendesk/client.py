@@ -1,0 +1,484 @@
+"""ZendeskClient: every HTTP request zensync makes to a Zendesk account goes through here.
+
+One ``httpx.AsyncClient`` per account (connection pooling; timeouts connect 10 s, read 60 s;
+HTTP/2 off unless asked for), one auth flow object (:mod:`.auth`), pacing per rate-limit
+bucket (:mod:`.ratelimit`), one retry policy and typed errors (:mod:`.errors`).
+
+The retry policy (tenacity), applied to every call including attachment downloads:
+
+* 429: wait ``Retry-After`` (header in seconds; the body may be plain text) and try again;
+* 5xx, timeouts, refused/dropped connections, truncated or invalid JSON: jittered
+  exponential backoff;
+* at most ``max_retries`` retries and ``max_total_wait`` seconds from the first attempt;
+* never retried: 400, 401 (the OAuth flow refreshes once by itself), 403, 404, 422.
+
+Credentials go to the account's own host and nowhere else: relative paths are joined to
+``config.api_base``; absolute URLs (``next_page``, ``after_url``, ``content_url``) are
+accepted only on the same scheme, host and port, else :class:`UnsafeURL` before anything is
+sent; redirects are never followed automatically; the pre-signed URL an attachment redirects
+to is fetched by a second client that carries no auth, no cookies and no default headers of
+ours (api-reference.md, "Attachments": ``content_url`` answers 302 to a temporary URL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import anyio
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from zensync import __version__
+from zensync.config import ZendeskConfig
+
+from .auth import ZendeskAuth
+from .errors import (
+    BadResponse,
+    ConnectionFailed,
+    DownloadTooLarge,
+    MalwareDetected,
+    RateLimited,
+    UnsafeURL,
+    ZendeskError,
+    error_for_response,
+    redact_url,
+)
+from .ratelimit import BucketState, Pacer, buckets_for, retry_after_seconds
+
+__all__ = ["ClientStats", "Download", "ZendeskClient"]
+
+logger = logging.getLogger("zensync.zendesk")
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_HOPS = 5
+_CHUNK = 64 * 1024
+
+
+@dataclass
+class ClientStats:
+    """What this client sent: for reports, benchmarks and tests."""
+
+    requests_by_bucket: dict[str, int] = field(default_factory=dict)
+    rate_limited: int = 0  # 429 responses received
+    retries: int = 0  # attempts repeated under the retry policy
+    requests: int = 0  # HTTP requests sent, pre-signed downloads included
+    paced_seconds: float = 0.0  # time spent waiting for rate-limit budget before sending
+
+
+@dataclass(frozen=True)
+class Download:
+    """A saved attachment: ``path`` is ``{dest_dir}/{sha256}``, complete and verified by size."""
+
+    sha256: str
+    size: int
+    path: Path
+    content_type: str | None = None
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int]:
+    port = url.port or (443 if url.scheme == "https" else 80)
+    return url.scheme, (url.host or "").lower(), port
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ZendeskError) and exc.retryable
+
+
+class ZendeskClient:
+    """The one way zensync talks HTTP to a Zendesk account. Use as ``async with``."""
+
+    def __init__(
+        self,
+        config: ZendeskConfig,
+        auth: httpx.Auth,
+        *,
+        max_retries: int = 8,
+        timeout: float | httpx.Timeout | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_total_wait: float = 300.0,
+        http2: bool = False,
+        pacer: Pacer | None = None,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.config = config
+        self.auth = auth
+        self.max_retries = max_retries
+        self.max_total_wait = max_total_wait
+        self.stats = ClientStats()
+        self._origin = config.origin
+        self._account_host = config.host
+        self._auth_kind: str | None = getattr(auth, "kind", None)
+        if isinstance(auth, ZendeskAuth):
+            auth.bind_origin(self._origin)  # raises UnsafeURL for another account's tokens
+        self._pacer = pacer or Pacer()
+        self._wait_backoff = wait_random_exponential(multiplier=backoff, max=max_backoff)
+        self._sleep = sleep or anyio.sleep
+        if timeout is None:
+            self._timeout = DEFAULT_TIMEOUT
+        elif isinstance(timeout, httpx.Timeout):
+            self._timeout = timeout
+        else:
+            self._timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
+        self._transport = transport
+        self._http = httpx.AsyncClient(
+            auth=auth,
+            timeout=self._timeout,
+            transport=transport,
+            http2=http2,
+            follow_redirects=False,
+            headers={"User-Agent": f"zensync/{__version__}", "Accept": "application/json"},
+        )
+        self._anonymous: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        if self._anonymous is not None:
+            await self._anonymous.aclose()
+
+    # -- what callers plan with ---------------------------------------------------------
+
+    def bucket_for(self, path: str, method: str = "GET") -> list[str]:
+        """The rate-limit buckets a request draws on, e.g. ``["account", "incremental-exports"]``."""
+        return buckets_for(httpx.URL(path).path if "://" in path else path, method)
+
+    def budget(self, bucket: str) -> BucketState:
+        """What the last responses said about a bucket: ``limit``, ``remaining``, ``resets_in``."""
+        return self._pacer.budget(bucket)
+
+    # -- JSON -----------------------------------------------------------------------------
+
+    async def get_json(self, path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET a JSON object from a path (``/api/v2/...``) or an absolute URL on the account."""
+        return await self.request_json("GET", path_or_url, params=params)
+
+    async def request_json(
+        self,
+        method: str,
+        path_or_url: str,
+        json: Any = None,
+        *,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Send a request and return the JSON object answered (``{}`` for an empty 2xx).
+
+        POSTs carry one ``Idempotency-Key`` across retries, so a retried ticket creation is not
+        applied twice (api-reference.md, "Idempotency").
+        """
+        method = method.upper()
+        url = self.resolve(path_or_url)
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else None
+
+        async def attempt() -> dict[str, Any]:
+            response = await self._send(method, url, params=params, json=json, headers=headers)
+            return self._json_of(response)
+
+        return await self._retrying(attempt)
+
+    def _json_of(self, response: httpx.Response) -> dict[str, Any]:
+        if not response.content.strip():
+            return {}
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise BadResponse(
+                "Zendesk's answer was cut short or is not JSON",
+                status=response.status_code,
+                method=response.request.method,
+                url=redact_url(response.request.url, account_host=self._account_host),
+            ) from exc
+        if not isinstance(payload, dict):
+            raise BadResponse(
+                "Zendesk answered with JSON that is not an object",
+                status=response.status_code,
+                method=response.request.method,
+                url=redact_url(response.request.url, account_host=self._account_host),
+                retryable=False,
+            )
+        return payload
+
+    # -- the account's own URLs -------------------------------------------------------------
+
+    def resolve(self, path_or_url: str) -> httpx.URL:
+        """The absolute URL for a path, or the URL itself if it is on the account's own origin."""
+        text = path_or_url.strip()
+        if "://" in text or text.startswith("//"):
+            try:
+                url = httpx.URL(text)
+            except httpx.InvalidURL as exc:
+                raise UnsafeURL(f"Not a usable URL: {redact_url(text)}") from exc
+        else:
+            url = httpx.URL(self.config.api_base + "/" + text.lstrip("/"))
+        if _origin(url) != self._origin or url.userinfo:
+            scheme, host, port = self._origin
+            raise UnsafeURL(
+                f"Refusing a URL outside the account: only {scheme}://{host}:{port} receives this "
+                f"account's requests (got {redact_url(url, account_host=self._account_host)})"
+            )
+        return url
+
+    # -- one attempt ----------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Pace, send once, count, and turn a failure into the right ZendeskError.
+
+        Returns a 2xx (or, for downloads, a redirect) response; with ``stream`` its body is
+        not read yet and the caller must close it.
+        """
+        buckets = buckets_for(url.path, method)
+        reservation = await self._pacer.acquire(buckets)
+        self.stats.paced_seconds += reservation.waited
+        request = self._http.build_request(method, url, params=params, json=json, headers=headers)
+        shown = redact_url(request.url, account_host=self._account_host)
+        started = time.monotonic()
+        response: httpx.Response | None = None
+        try:
+            self._count(buckets)
+            response = await self._http.send(request, stream=stream)
+            if stream and (response.status_code >= 400):
+                await response.aread()
+        except httpx.TransportError as exc:
+            raise self._transport_failure(exc, method, shown) from exc
+        finally:
+            self._pacer.release(reservation, response.headers if response is not None else None)
+            if response is not None:
+                logger.debug(
+                    "%s %s -> %s in %.2f s", method, shown, response.status_code, time.monotonic() - started
+                )
+        status = response.status_code
+        if status < 300 or (stream and status in _REDIRECTS):
+            return response
+        if status == 429:
+            self.stats.rate_limited += 1
+            retry_after = retry_after_seconds(response)
+            self._pacer.penalize(buckets, retry_after if retry_after is not None else 1.0, response.headers)
+            raise error_for_response(
+                response, auth_kind=self._auth_kind, account_host=self._account_host, retry_after=retry_after
+            )
+        raise error_for_response(response, auth_kind=self._auth_kind, account_host=self._account_host)
+
+    def _count(self, buckets: list[str]) -> None:
+        self.stats.requests += 1
+        for bucket in buckets:
+            self.stats.requests_by_bucket[bucket] = self.stats.requests_by_bucket.get(bucket, 0) + 1
+
+    @staticmethod
+    def _transport_failure(exc: httpx.TransportError, method: str, shown: str) -> ZendeskError:
+        """Timeouts and connection failures are retryable; a malformed request is not."""
+        kind = type(exc).__name__
+        if isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError):
+            return ConnectionFailed(
+                f"No complete answer from Zendesk ({kind}): check the network, or try again later",
+                method=method,
+                url=shown,
+            )
+        if isinstance(exc, httpx.DecodingError):
+            return BadResponse(f"Zendesk's answer could not be decoded ({kind})", method=method, url=shown)
+        return ConnectionFailed(
+            f"The request could not be sent ({kind}): check base_url and the network",
+            method=method,
+            url=shown,
+            retryable=False,
+        )
+
+    # -- the retry policy ---------------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        """``Retry-After`` for a 429 that gave one, else jittered exponential backoff."""
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return exc.retry_after
+        return float(self._wait_backoff(state))
+
+    async def _before_sleep(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+        exc = state.outcome.exception() if state.outcome is not None else None
+        logger.debug(
+            "retry %d in %.1f s after: %s", state.attempt_number, state.upcoming_sleep, exc
+        )
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.max_total_wait),
+            wait=self._wait,
+            retry=retry_if_exception(_retryable),
+            before_sleep=self._before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        attempts = 0
+        try:
+            async for trial in retrying:
+                attempts = trial.retry_state.attempt_number
+                with trial:
+                    return await attempt()
+        except ZendeskError as exc:
+            exc.attempts = attempts
+            raise
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    # -- attachments ------------------------------------------------------------------------
+
+    async def download(
+        self,
+        content_url: str,
+        dest_dir: Path | str,
+        *,
+        max_bytes: int,
+        allow_malware: bool = False,
+        malware_scan_result: str | None = None,
+    ) -> Download:
+        """Save an attachment's bytes as ``{dest_dir}/{sha256}``; the caller files it further.
+
+        ``content_url`` must be on the account's host; its 302 to a pre-signed URL elsewhere is
+        followed without credentials. The body is streamed to a temporary file in ``dest_dir``
+        while hashed, and abandoned (file removed) past ``max_bytes``. An attachment Zendesk's
+        scan marked ``malware_found`` is refused unless ``allow_malware`` (api-reference.md,
+        "Attachments": ``malware_scan_result``, ``malware_access_override``).
+        """
+        if malware_scan_result == "malware_found" and not allow_malware:
+            raise MalwareDetected(
+                "Zendesk's malware scan flagged this attachment, so it was not downloaded; "
+                "allow malware downloads explicitly (allow_malware) to fetch it anyway",
+                url=redact_url(content_url, account_host=self._account_host),
+            )
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        url = self.resolve(content_url)
+        directory = Path(dest_dir)
+        await anyio.Path(directory).mkdir(parents=True, exist_ok=True)
+        return await self._retrying(lambda: self._download_once(url, directory, max_bytes))
+
+    async def _get_presigned(self, url: httpx.URL) -> httpx.Response:
+        """GET a pre-signed URL off the account's host: no auth, no cookies, no headers of ours."""
+        if self._anonymous is None:
+            self._anonymous = httpx.AsyncClient(
+                auth=None,
+                timeout=self._timeout,
+                transport=self._transport,
+                follow_redirects=True,
+                max_redirects=_MAX_HOPS,
+            )
+        shown = redact_url(url, account_host=self._account_host)
+        started = time.monotonic()
+        self.stats.requests += 1
+        try:
+            response = await self._anonymous.send(self._anonymous.build_request("GET", url), stream=True)
+        except httpx.TransportError as exc:
+            raise self._transport_failure(exc, "GET", shown) from exc
+        logger.debug("GET %s -> %s in %.2f s", shown, response.status_code, time.monotonic() - started)
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            if response.status_code == 429:
+                retry_after = retry_after_seconds(response)
+                raise error_for_response(response, account_host=self._account_host, retry_after=retry_after)
+            error = error_for_response(response, account_host=self._account_host)
+            if response.status_code < 500:
+                error.message = "The storage host refused the pre-signed attachment link"
+            raise error
+        return response
+
+    async def _download_once(self, url: httpx.URL, directory: Path, max_bytes: int) -> Download:
+        response = await self._send("GET", url, stream=True)
+        try:
+            for _hop in range(_MAX_HOPS + 1):
+                if response.status_code not in _REDIRECTS:
+                    break
+                location = response.headers.get("location")
+                await response.aclose()
+                if not location:
+                    raise BadResponse(
+                        "Zendesk redirected the attachment without a Location",
+                        status=response.status_code,
+                        retryable=False,
+                    )
+                target = response.url.join(location)
+                if _origin(target) == self._origin:
+                    response = await self._send("GET", target, stream=True)
+                else:
+                    response = await self._get_presigned(target)
+            else:
+                raise BadResponse("The attachment link redirected too many times", retryable=False)
+            return await self._save(response, directory, max_bytes)
+        finally:
+            await response.aclose()
+
+    async def _save(self, response: httpx.Response, directory: Path, max_bytes: int) -> Download:
+        shown = redact_url(response.request.url, account_host=self._account_host)
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            raise self._too_large(int(declared), max_bytes, shown)
+        fd, name = tempfile.mkstemp(dir=directory, prefix=".zensync-", suffix=".part")
+        os.close(fd)
+        part = anyio.Path(name)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            async with await anyio.open_file(name, "wb") as out:
+                try:
+                    async for chunk in response.aiter_bytes(_CHUNK):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise self._too_large(size, max_bytes, shown)
+                        digest.update(chunk)
+                        await out.write(chunk)
+                except httpx.TransportError as exc:
+                    raise self._transport_failure(exc, "GET", shown) from exc
+            identity = response.headers.get("content-encoding", "identity").lower() == "identity"
+            if identity and declared is not None and declared.isdigit() and int(declared) != size:
+                raise BadResponse(f"The attachment was cut short ({size} of {declared} bytes)", url=shown)
+            sha256 = digest.hexdigest()
+            final = anyio.Path(directory / sha256)
+            await part.replace(final)
+        except BaseException:
+            await part.unlink(missing_ok=True)
+            raise
+        content_type = response.headers.get("content-type")
+        return Download(sha256=sha256, size=size, path=Path(final), content_type=content_type)
+
+    @staticmethod
+    def _too_large(size: int, max_bytes: int, shown: str) -> DownloadTooLarge:
+        return DownloadTooLarge(
+            f"The attachment is larger than the {max_bytes:,}-byte cap ({size:,} bytes or more) and was "
+            "skipped; raise the attachment size cap (max_bytes) above its size to keep it",
+            url=shown,
+        )
