@@ -1,0 +1,961 @@
+"""ZendeskSource: everything in a Zendesk account as typed entities, page by page, resumable.
+
+Streams, in the order of a run (docs/design.md, "Source"):
+
+``organizations``
+    Incremental Organization Export (time based, api-reference.md "Incremental Organization
+    Export"); same-timestamp repeats across page boundaries are dropped; an organization with
+    ``deleted_at`` set becomes a :class:`Deletion`.
+``users``
+    Incremental User Export, Cursor Based; users without an email are kept; ``active: false``
+    ("false if the user has been deleted", spec ``UserForAdmin``) becomes a :class:`Deletion`.
+``tickets``
+    Incremental Ticket Export, Cursor Based, 1,000 a page, with the ``users``, ``groups`` and
+    ``organizations`` sideloads that resolve most names for free. Archived tickets are in it;
+    ``status: "deleted"`` becomes a :class:`Deletion` (the store then drops the ticket's
+    comments and attachments too).
+``comments``
+    Every comment of every ticket in scope, inline images included, and each comment's
+    attachments as their own entities.
+
+How comments are read is a cost decision between two rate-limit budgets (api-reference.md
+"Rate limits" and "Incremental Exports"):
+
+* per ticket: ``/api/v2/tickets/{id}/comments.json`` with cursor paging (``page[size]=100``,
+  every page, so a ticket with 5,000 comments is complete) and ``include_inline_images``;
+  one request per 100 comments on the plan budget (``account``, 700/min on Enterprise), run
+  ``concurrency`` at a time;
+* in bulk: ``/api/v2/incremental/ticket_events.json?include=comment_events`` carries every
+  comment of every ticket, up to 1,000 events a request, on the ``incremental-exports`` budget
+  (10/min, shared with the other exports).
+
+Incremental runs always read the changed tickets' comments per ticket (a redaction changes an
+old comment, which the event stream does not repeat). A first full run with more than one
+page of tickets first *surveys* the ticket stream (emitting the tickets, counting them by
+``generated_timestamp`` day, and noting which are in scope in a one-bit-per-id bitmap), then
+picks a split time ``X`` that makes both budgets finish together: the event stream covers
+tickets last changed before ``X`` (all their comments are older than ``X``), and the ticket
+stream is re-read from ``X`` with per-ticket comment reads for the rest; both run at once.
+
+``exclude_closed_tickets``: a closed ticket is never emitted; it becomes a :class:`Deletion`
+(so a ticket closed since an earlier sync leaves the store together with its comments and
+attachments), no comment request is ever made for it, and its comments are skipped in the
+event stream.
+
+The cursor is a JSON dict: each stream's position, the phase of the run, and the comment work
+owed for tickets already emitted (``pending``). Every yielded page's cursor resumes without
+loss: a ticket page is yielded before its comments, and its tickets stay in ``pending`` until
+all their comments have been yielded. Re-emitting is allowed (at-least-once); the store treats
+equal hashes as unchanged.
+
+Errors are never logged and skipped: the client has already retried, so an error here stops
+the run and the engine resumes later from the last committed cursor. The one exception is a
+404 for a ticket's comments, which means the ticket is gone: it is emitted as a deletion.
+Memory is bounded: one page of tickets, ``concurrency`` tickets' comments, bounded LRU name
+caches, and (on a surveyed first run only) a bitmap of one bit per ticket id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import math
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from copy import deepcopy
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from cachetools import LRUCache
+
+from zensync.config import ZendeskConfig
+from zensync.entities import (
+    Breadcrumb,
+    Deletion,
+    SourcePage,
+    ZendeskAttachmentEntity,
+    ZendeskCommentEntity,
+    ZendeskEntity,
+    ZendeskOrganizationEntity,
+    ZendeskTicketEntity,
+    ZendeskUserEntity,
+    ticket_name,
+)
+from zensync.zendesk.errors import AuthenticationError, BadResponse, NotFound, PermissionDenied
+
+__all__ = ["CURSOR_VERSION", "CommentStrategy", "InvalidCursor", "ZendeskSource"]
+
+logger = logging.getLogger("zensync.source")
+
+CURSOR_VERSION = 1
+CommentStrategy = Literal["auto", "per_ticket", "bulk"]
+
+EXPORT_PAGE = 1000  # per_page maximum of the incremental exports
+COMMENT_PAGE = 100  # page[size] maximum of cursor pagination
+SHOW_MANY = 100  # ids per show_many request
+DAY = 86_400
+# Defaults when the client has not yet seen a bucket's limit (Enterprise; design.md table).
+DEFAULT_ACCOUNT_LIMIT = 700
+DEFAULT_EXPORT_LIMIT = 10
+# A bitmap beyond this many ticket ids (16 MiB) is not worth it: read comments per ticket.
+MAX_BITMAP_IDS = 1 << 27
+COMMENT_EVENT_TYPES = frozenset({"Comment", "VoiceComment"})
+
+
+class Client(Protocol):
+    """What the source needs of :class:`zensync.zendesk.client.ZendeskClient`."""
+
+    async def get_json(self, path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
+
+
+class InvalidCursor(ValueError):
+    """The cursor given to :meth:`ZendeskSource.generate_entities` is not one this source wrote."""
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _export_start(start_time: int) -> int:
+    """Zendesk: ``start_time`` "must be at least one minute in the past" (Incremental Exports)."""
+    return max(0, min(int(start_time), _now() - 61))
+
+
+def _epoch(value: Any) -> int | None:
+    """Unix seconds from Zendesk's ISO-8601 timestamps or numbers."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    return None
+
+
+def _ids(values: Iterable[Any]) -> list[int]:
+    return [v for v in values if isinstance(v, int)]
+
+
+class Bitmap:
+    """A set of non-negative ints at one bit each: which ticket ids are in scope.
+
+    Ticket ids are an account's own sequence, so the bitmap is about (tickets ever created)/8
+    bytes: 125 kB for a million tickets. It travels in the cursor compressed.
+    """
+
+    def __init__(self, data: bytes | bytearray = b"") -> None:
+        self._bits = bytearray(data)
+
+    def add(self, n: int) -> None:
+        byte = n >> 3
+        if byte >= len(self._bits):
+            self._bits.extend(b"\0" * (byte + 1 - len(self._bits)))
+        self._bits[byte] |= 1 << (n & 7)
+
+    def discard(self, n: int) -> None:
+        byte = n >> 3
+        if byte < len(self._bits):
+            self._bits[byte] &= ~(1 << (n & 7)) & 0xFF
+
+    def __contains__(self, n: object) -> bool:
+        if not isinstance(n, int) or n < 0:
+            return False
+        byte = n >> 3
+        return byte < len(self._bits) and bool(self._bits[byte] & (1 << (n & 7)))
+
+    def __len__(self) -> int:
+        return sum(b.bit_count() for b in self._bits)
+
+    def capacity(self) -> int:
+        """How many ids the bitmap spans (its size in bits)."""
+        return len(self._bits) * 8
+
+    def encode(self) -> str:
+        return base64.b64encode(zlib.compress(bytes(self._bits), 9)).decode("ascii")
+
+    @classmethod
+    def decode(cls, text: str) -> Bitmap:
+        try:
+            return cls(zlib.decompress(base64.b64decode(text.encode("ascii"), validate=True)))
+        except (ValueError, zlib.error) as exc:
+            raise InvalidCursor("The cursor's ticket bitmap is damaged; start a full sync again.") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# names
+
+
+_PLURAL = {"user": "users", "organization": "organizations", "ticket": "tickets", "group": "groups"}
+
+
+class NameResolver:
+    """id → name for users, organizations, groups and tickets, in bounded LRU caches.
+
+    Filled for free from what the streams read (the organizations and users streams, the
+    sideloads of ticket and comment pages); a miss is looked up with ``show_many`` (100 ids a
+    request) and groups with one listing per run. Unknown ids (deleted objects) are cached as
+    ``None`` so they are asked for once.
+    """
+
+    def __init__(self, client: Client, maxsize: int = 50_000) -> None:
+        self._client = client
+        self._caches: dict[str, LRUCache[int, str | None]] = {
+            kind: LRUCache(maxsize=maxsize) for kind in _PLURAL
+        }
+        self._groups_listed = False
+
+    def remember(self, kind: str, object_id: Any, name: str | None) -> None:
+        if isinstance(object_id, int):
+            self._caches[kind][object_id] = name
+
+    def remember_objects(self, kind: str, objects: Iterable[dict[str, Any]] | None) -> None:
+        for obj in objects or ():
+            if isinstance(obj, dict) and isinstance(obj.get("id"), int):
+                name = ticket_name(obj) if kind == "ticket" else obj.get("name")
+                self.remember(kind, obj["id"], name)
+
+    def known(self, kind: str, object_id: Any) -> str | None:
+        return self._caches[kind].get(object_id) if isinstance(object_id, int) else None
+
+    async def resolve(self, kind: str, ids: Iterable[Any]) -> dict[Any, str | None]:
+        """Names for ``ids`` (``None`` where the object does not exist), looking misses up."""
+        wanted = sorted(set(_ids(ids)))
+        cache = self._caches[kind]
+        missing = [i for i in wanted if i not in cache]
+        if missing:
+            if kind == "group":
+                await self._list_groups()
+            else:
+                for start in range(0, len(missing), SHOW_MANY):
+                    chunk = missing[start : start + SHOW_MANY]
+                    data = await self._client.get_json(
+                        f"/api/v2/{_PLURAL[kind]}/show_many.json", params={"ids": ",".join(map(str, chunk))}
+                    )
+                    self.remember_objects(kind, data.get(_PLURAL[kind]))
+            for i in missing:
+                if i not in cache:
+                    cache[i] = None
+        return {i: cache.get(i) for i in wanted}
+
+    async def _list_groups(self) -> None:
+        """All groups, once per run (``/api/v2/groups``, cursor paging): accounts have few."""
+        if self._groups_listed:
+            return
+        params: dict[str, Any] = {"page[size]": COMMENT_PAGE}
+        while True:
+            data = await self._client.get_json("/api/v2/groups.json", params=params)
+            self.remember_objects("group", data.get("groups"))
+            meta = data.get("meta") or {}
+            if not meta.get("has_more") or not meta.get("after_cursor"):
+                break
+            params = {"page[size]": COMMENT_PAGE, "page[after]": meta["after_cursor"]}
+        self._groups_listed = True
+
+
+# --------------------------------------------------------------------------------------------
+# the source
+
+
+@dataclass
+class _Item:
+    """One unit of output handed from a producer task to the generator, in production order."""
+
+    kind: Literal["tickets", "comments", "bulk", "done", "error"]
+    page: SourcePage | None = None
+    ticket_cursor: dict[str, Any] | None = None
+    owed: list[list[Any]] = field(default_factory=list)  # [[ticket id, name]] now owed comments
+    settled: list[int] = field(default_factory=list)  # ticket ids whose comments are all in page
+    bulk: dict[str, Any] | None = None
+    bulk_done: bool = False
+    error: BaseException | None = None
+    producer: str = ""
+
+
+class ZendeskSource:
+    """Reads a Zendesk account as :class:`SourcePage`\\ s (see the module docstring).
+
+    ``exclude_closed_tickets`` (from :class:`ZendeskConfig`): closed tickets, their comments
+    and their attachments are neither fetched (no per-ticket comment request; their events are
+    skipped in the bulk stream) nor emitted; a ticket closed after an earlier sync is emitted
+    as a :class:`Deletion` (reason ``"closed"``), which removes its comments and attachments.
+
+    ``comment_strategy``: ``"auto"`` decides by cost as described above; ``"per_ticket"`` never
+    uses the event stream; ``"bulk"`` surveys every first run, however small.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        config: ZendeskConfig,
+        *,
+        comment_strategy: CommentStrategy = "auto",
+        concurrency: int = 8,
+        name_cache_size: int = 50_000,
+        export_page_size: int = EXPORT_PAGE,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if not 1 <= export_page_size <= EXPORT_PAGE:
+            raise ValueError(
+                f"export_page_size must be between 1 and {EXPORT_PAGE} (Zendesk's per_page limit)"
+            )
+        self.client = client
+        self.config = config
+        self.comment_strategy = comment_strategy
+        self.concurrency = concurrency
+        self.export_page_size = export_page_size
+        self.names = NameResolver(client, name_cache_size)
+        # The event stream's first page, read to decide the comment plan, handed to the stream.
+        self._probe: dict[str, Any] | None = None
+
+    @classmethod
+    def create(cls, client: Client, config: ZendeskConfig, **options: Any) -> ZendeskSource:
+        return cls(client, config, **options)
+
+    # ---------------------------------------------------------------------------- validate
+
+    async def validate(self) -> dict[str, Any]:
+        """The connecting user, if the credentials work and the user may run the exports.
+
+        ``users/me`` answers an anonymous end user (no ``id``) when the request was not
+        authenticated: that means the credentials are wrong. The incremental exports are
+        "Allowed For: Admins" (api-reference.md, "Incremental Exports").
+        """
+        data = await self.client.get_json("/api/v2/users/me.json")
+        user = data.get("user") if isinstance(data, dict) else None
+        if not isinstance(user, dict) or user.get("id") is None:
+            raise AuthenticationError(
+                "Zendesk answered as an anonymous user: the credentials were not accepted. Check the "
+                "email and API token or the access token, or reconnect the account (`zensync connect`)",
+                status=200,
+                method="GET",
+                url="/api/v2/users/me.json",
+            )
+        role = user.get("role")
+        if role != "admin":
+            raise PermissionDenied(
+                f"The connecting user ({user.get('email') or user.get('name') or user['id']}) has the role "
+                f"{role!r}: the connecting user must be a Zendesk admin, because the incremental exports "
+                "zensync reads are admin-only. Reconnect as an admin (`zensync connect`)",
+                status=200,
+                method="GET",
+                url="/api/v2/users/me.json",
+            )
+        return user
+
+    # ---------------------------------------------------------------------------- cursor
+
+    @staticmethod
+    def initial_state() -> dict[str, Any]:
+        return {
+            "version": CURSOR_VERSION,
+            "phase": "organizations",
+            "organizations": {"start_time": 0, "boundary": []},
+            "users": {"start_time": 0, "cursor": None},
+            "tickets": {"start_time": 0, "cursor": None},
+            "pending": [],
+            "survey": None,
+            "surveyed": False,
+            "bulk": None,
+        }
+
+    def _load(self, cursor: dict[str, Any] | None) -> dict[str, Any]:
+        if not cursor:
+            return self.initial_state()
+        if not isinstance(cursor, dict) or cursor.get("version") != CURSOR_VERSION:
+            raise InvalidCursor(
+                "The saved cursor was not written by this version of zensync's Zendesk source; "
+                "run a full sync (drop the saved cursor, e.g. `zensync sync --full`)."
+            )
+        state = deepcopy(cursor)
+        for key, value in self.initial_state().items():
+            state.setdefault(key, value)
+        if state["phase"] == "done":
+            state["phase"] = "organizations"  # a finished run: the next one starts over, incrementally
+        if state["phase"] not in ("organizations", "users", "survey", "tickets"):
+            raise InvalidCursor(
+                f"The saved cursor names an unknown phase {state['phase']!r}; run a full sync."
+            )
+        return state
+
+    # ---------------------------------------------------------------------------- run
+
+    async def generate_entities(self, cursor: dict[str, Any] | None = None) -> AsyncIterator[SourcePage]:
+        """Yield the account's changes since ``cursor`` (everything when ``None``)."""
+        state = self._load(cursor)
+        if state["phase"] == "organizations":
+            async for page in self._organizations(state):
+                yield page
+        if state["phase"] == "users":
+            async for page in self._users(state):
+                yield page
+        if state["phase"] == "tickets" and state["tickets"]["cursor"] is None and self._wants_survey(state):
+            state["phase"] = "survey"
+            state["survey"] = {"cursor": None, "histogram": {}, "in_scope": Bitmap().encode(), "max_g": 0}
+        if state["phase"] == "survey":
+            async for page in self._survey(state):
+                yield page
+        if state["phase"] == "tickets":
+            async for page in self._tickets_and_comments(state):
+                yield page
+
+    def _wants_survey(self, state: dict[str, Any]) -> bool:
+        """A first full run (no ticket position yet, nothing owed) may use the event stream."""
+        return (
+            self.comment_strategy != "per_ticket"
+            and not state["pending"]
+            and not state.get("surveyed")
+            and state["bulk"] is None
+        )
+
+    # ---------------------------------------------------------------------------- organizations
+
+    async def _organizations(self, state: dict[str, Any]) -> AsyncIterator[SourcePage]:
+        """Incremental Organization Export (time based); dedupe repeats at ``end_time``."""
+        pos = state["organizations"]
+        while True:
+            start = _export_start(pos["start_time"])
+            data = await self.client.get_json(
+                "/api/v2/incremental/organizations.json",
+                params={"start_time": start, "per_page": self.export_page_size},
+            )
+            boundary = {(i, u) for i, u in pos.get("boundary") or []}
+            entities: list[ZendeskEntity] = []
+            deletions: list[Deletion] = []
+            for raw in data.get("organizations") or []:
+                key = (raw.get("id"), raw.get("updated_at"))
+                if key in boundary:
+                    continue
+                if raw.get("deleted_at"):
+                    deletions.append(
+                        Deletion(entity_type="organization", entity_id=f"organization:{raw['id']}")
+                    )
+                    continue
+                self.names.remember("organization", raw.get("id"), raw.get("name"))
+                entities.append(
+                    ZendeskOrganizationEntity.from_api(raw, web_url=self.config.agent_org_url(raw["id"]))
+                )
+            end_time = data.get("end_time")
+            done = bool(data.get("end_of_stream")) or end_time is None
+            if end_time is not None:
+                end_time = int(end_time)
+                if not done and end_time <= start and not entities and not deletions:
+                    raise BadResponse(
+                        "Zendesk's organization export made no progress (the same page again); "
+                        "try the sync again later",
+                        method="GET",
+                        url="/api/v2/incremental/organizations.json",
+                    )
+                same_second = [
+                    [raw.get("id"), raw.get("updated_at")]
+                    for raw in data.get("organizations") or []
+                    if _epoch(raw.get("updated_at")) == end_time
+                ]
+                carried = [list(k) for k in boundary] if end_time == start else []
+                pos["boundary"] = same_second + [k for k in carried if k not in same_second]
+                pos["start_time"] = end_time
+            if done:
+                state["phase"] = "users"
+            yield SourcePage(
+                stream="organizations", entities=entities, deletions=deletions, cursor=deepcopy(state)
+            )
+            if done:
+                return
+
+    # ---------------------------------------------------------------------------- users
+
+    async def _users(self, state: dict[str, Any]) -> AsyncIterator[SourcePage]:
+        """Incremental User Export, Cursor Based; inactive (deleted) users become deletions."""
+        pos = state["users"]
+        while True:
+            params: dict[str, Any] = {"per_page": self.export_page_size, "include": "organizations"}
+            if pos.get("cursor"):
+                params["cursor"] = pos["cursor"]
+            else:
+                params["start_time"] = _export_start(pos["start_time"])
+            data = await self.client.get_json("/api/v2/incremental/users/cursor.json", params=params)
+            self.names.remember_objects("organization", data.get("organizations"))
+            users = data.get("users") or []
+            live = [u for u in users if u.get("active") is not False]
+            org_names = await self.names.resolve("organization", (u.get("organization_id") for u in live))
+            entities: list[ZendeskEntity] = []
+            deletions: list[Deletion] = []
+            for raw in users:
+                if raw.get("active") is False:
+                    deletions.append(Deletion(entity_type="user", entity_id=f"user:{raw['id']}"))
+                    continue
+                self.names.remember("user", raw.get("id"), raw.get("name"))
+                entities.append(
+                    ZendeskUserEntity.from_api(
+                        raw,
+                        web_url=self.config.agent_user_url(raw["id"]),
+                        organization_name=org_names.get(raw.get("organization_id")),
+                    )
+                )
+            done = bool(data.get("end_of_stream")) or not data.get("after_cursor")
+            if data.get("after_cursor"):
+                pos["cursor"] = data["after_cursor"]
+            if done:
+                state["phase"] = "tickets"
+            yield SourcePage(stream="users", entities=entities, deletions=deletions, cursor=deepcopy(state))
+            if done:
+                return
+
+    # ---------------------------------------------------------------------------- tickets
+
+    async def _ticket_page(self, params: dict[str, Any]) -> dict[str, Any]:
+        params = {"per_page": self.export_page_size, "include": "users,groups,organizations", **params}
+        data = await self.client.get_json("/api/v2/incremental/tickets/cursor.json", params=params)
+        self.names.remember_objects("user", data.get("users"))
+        self.names.remember_objects("group", data.get("groups"))
+        self.names.remember_objects("organization", data.get("organizations"))
+        return data
+
+    def _out_of_scope(self, raw: dict[str, Any]) -> str | None:
+        """Why a ticket from the export is not kept: ``"deleted"``, ``"closed"`` or ``None``."""
+        status = raw.get("status")
+        if status == "deleted":
+            return "deleted"
+        if status == "closed" and self.config.exclude_closed_tickets:
+            return "closed"
+        return None
+
+    async def _ticket_entities(
+        self, tickets: list[dict[str, Any]]
+    ) -> tuple[list[ZendeskEntity], list[Deletion], list[list[Any]]]:
+        """Entities, deletions and ``[id, name]`` of the in-scope tickets of one export page.
+
+        A ticket changed while the export was being read can appear twice in one page; only
+        its last version counts.
+        """
+        latest: dict[int, dict[str, Any]] = {}
+        for raw in tickets:
+            latest[raw["id"]] = raw
+        kept = [raw for raw in latest.values() if self._out_of_scope(raw) is None]
+        users = await self.names.resolve(
+            "user", (raw.get(k) for raw in kept for k in ("requester_id", "submitter_id", "assignee_id"))
+        )
+        orgs = await self.names.resolve("organization", (raw.get("organization_id") for raw in kept))
+        groups = await self.names.resolve("group", (raw.get("group_id") for raw in kept))
+        entities: list[ZendeskEntity] = []
+        deletions: list[Deletion] = []
+        owed: list[list[Any]] = []
+        for raw in latest.values():
+            reason = self._out_of_scope(raw)
+            if reason is not None:
+                deletions.append(
+                    Deletion(entity_type="ticket", entity_id=f"ticket:{raw['id']}", reason=reason)
+                )
+                continue
+            entity = ZendeskTicketEntity.from_api(
+                raw,
+                web_url=self.config.agent_ticket_url(raw["id"]),
+                requester_name=users.get(raw.get("requester_id")),
+                submitter_name=users.get(raw.get("submitter_id")),
+                assignee_name=users.get(raw.get("assignee_id")),
+                organization_name=orgs.get(raw.get("organization_id")),
+                group_name=groups.get(raw.get("group_id")),
+            )
+            self.names.remember("ticket", entity.id, entity.name)
+            entities.append(entity)
+            owed.append([entity.id, entity.name])
+        return entities, deletions, owed
+
+    # ---------------------------------------------------------------------------- survey
+
+    async def _survey(self, state: dict[str, Any]) -> AsyncIterator[SourcePage]:
+        """First full run: read every ticket once, noting what the comment plan needs.
+
+        When the first page is the whole stream and per-ticket reads of its tickets cannot take
+        longer than two export requests, it simply becomes the first page of the per-ticket
+        ticket stream (no second read).
+        """
+        survey = state["survey"]
+        in_scope = Bitmap.decode(survey["in_scope"])
+        histogram: dict[str, list[int]] = survey["histogram"]
+        while True:
+            first = survey["cursor"] is None
+            params = {"cursor": survey["cursor"]} if survey["cursor"] else {"start_time": 0}
+            data = await self._ticket_page(params)
+            tickets = data.get("tickets") or []
+            entities, deletions, owed = await self._ticket_entities(tickets)
+            done = bool(data.get("end_of_stream")) or not data.get("after_cursor")
+            acc = self._bucket_limit("account", DEFAULT_ACCOUNT_LIMIT)
+            exp = self._bucket_limit("incremental-exports", DEFAULT_EXPORT_LIMIT)
+            if first and done and self.comment_strategy == "auto" and len(owed) / acc <= 2 / exp:
+                state["tickets"] = {"start_time": 0, "cursor": data.get("after_cursor")}
+                state["pending"] = owed
+                state["survey"] = None
+                state["surveyed"] = True
+                state["phase"] = "tickets"
+                yield SourcePage(
+                    stream="tickets", entities=entities, deletions=deletions, cursor=deepcopy(state)
+                )
+                return
+            kept = {ticket_id for ticket_id, _ in owed}
+            for raw in {raw["id"]: raw for raw in tickets}.values():
+                g = int(raw.get("generated_timestamp") or _epoch(raw.get("updated_at")) or 0)
+                survey["max_g"] = max(survey["max_g"], g)
+                counts = histogram.setdefault(str(g // DAY), [0, 0])
+                counts[0] += 1
+                if raw["id"] in kept:
+                    counts[1] += 1
+                    in_scope.add(raw["id"])
+                else:
+                    in_scope.discard(raw["id"])
+            if data.get("after_cursor"):
+                survey["cursor"] = data["after_cursor"]
+            survey["in_scope"] = in_scope.encode()
+            if done:
+                await self._decide_split(state, in_scope)
+            yield SourcePage(stream="tickets", entities=entities, deletions=deletions, cursor=deepcopy(state))
+            if done:
+                return
+
+    def _bucket_limit(self, bucket: str, default: int) -> int:
+        """Requests per minute of a bucket as the client last saw it, else Zendesk's default."""
+        budget = getattr(self.client, "budget", None)
+        if callable(budget):
+            state = budget(bucket)
+            limit = getattr(state, "limit", None)
+            if isinstance(limit, int) and limit > 0:
+                return limit
+        return default
+
+    async def _decide_split(self, state: dict[str, Any], in_scope: Bitmap) -> None:
+        """Choose the split time X that makes both budgets finish soonest, and set up both.
+
+        Cost model per candidate X (a day boundary of ``generated_timestamp``):
+        event-stream requests = events before X / 1,000 (event density measured on the
+        stream's first page) plus the re-read of the ticket stream from X (tickets / page);
+        per-ticket requests = in-scope tickets last changed at or after X. Time = the larger
+        of the two, each divided by its bucket's limit per minute.
+        """
+        survey = state["survey"]
+        histogram = {int(day): counts for day, counts in survey["histogram"].items()}
+        horizon = int(survey["max_g"]) + 1
+        probe: dict[str, Any] | None = None
+        if (
+            self.comment_strategy != "per_ticket"
+            and len(in_scope) > 0
+            and in_scope.capacity() <= MAX_BITMAP_IDS
+        ):
+            probe = await self._events_page(0)
+        if probe is None:
+            self._plan(state, split=0, in_scope=in_scope, probe=None)
+            return
+        events = probe.get("ticket_events") or []
+        times = [t for t in (_event_time(e) for e in events) if t is not None]
+        first = min(times) if times else 0
+        end_time = int(probe.get("end_time") or horizon)
+        if probe.get("end_of_stream"):
+
+            def events_before(x: int) -> float:
+                return float(sum(1 for t in times if t <= x))
+
+        else:
+            density = len(events) / max(1, end_time - first)
+
+            def events_before(x: int) -> float:
+                return max(0.0, (x - first) * density)
+
+        acc = self._bucket_limit("account", DEFAULT_ACCOUNT_LIMIT)
+        exp = self._bucket_limit("incremental-exports", DEFAULT_EXPORT_LIMIT)
+        # Candidates: day starts. Tickets with generated_timestamp >= X are exactly those in
+        # days >= X // DAY; the horizon (after the newest ticket) means "all by events".
+        candidates = [0] + [int(day) * DAY for day in sorted(histogram) if int(day) > 0] + [horizon]
+        best: tuple[float, int, int] | None = None
+        chosen = 0
+        for x in candidates:
+            all_after = sum(c[0] for day, c in histogram.items() if day * DAY >= x)
+            in_after = sum(c[1] for day, c in histogram.items() if day * DAY >= x)
+            bulk_requests = math.ceil(events_before(x) / EXPORT_PAGE) if x else 0
+            export_requests = bulk_requests + max(1, math.ceil(all_after / self.export_page_size))
+            minutes = max(export_requests / exp, in_after / acc)
+            key = (minutes, export_requests + in_after, -x)
+            if best is None or key < best:
+                best, chosen = key, x
+        if self.comment_strategy == "bulk":
+            chosen = horizon
+        self._plan(state, split=chosen, in_scope=in_scope, probe=probe)
+        logger.info(
+            "comment plan: event stream for tickets last changed before %s, per-ticket reads after "
+            "(account %s/min, exports %s/min)",
+            chosen,
+            acc,
+            exp,
+        )
+
+    def _plan(
+        self, state: dict[str, Any], *, split: int, in_scope: Bitmap, probe: dict[str, Any] | None
+    ) -> None:
+        """After the survey: bulk events up to ``split``, ticket stream re-read from ``split``."""
+        state["bulk"] = (
+            {"start_time": 0, "until": split, "boundary": [], "in_scope": in_scope.encode()}
+            if split > 0
+            else None
+        )
+        state["tickets"] = {"start_time": split, "cursor": None}
+        state["pending"] = []
+        state["survey"] = None
+        state["surveyed"] = True
+        state["phase"] = "tickets"
+        self._probe = probe if split > 0 else None
+
+    # ---------------------------------------------------------------------------- events
+
+    async def _events_page(self, start_time: int) -> dict[str, Any]:
+        return await self.client.get_json(
+            "/api/v2/incremental/ticket_events.json",
+            params={
+                "start_time": _export_start(start_time),
+                "include": "comment_events",
+                "per_page": EXPORT_PAGE,
+            },
+        )
+
+    # ---------------------------------------------------------------------------- comments
+
+    async def _comment_entities(
+        self,
+        ticket_id: int,
+        ticket_bc: Breadcrumb,
+        comments: list[dict[str, Any]],
+    ) -> list[ZendeskEntity]:
+        authors = await self.names.resolve("user", (c.get("author_id") for c in comments))
+        out: list[ZendeskEntity] = []
+        web_url = self.config.agent_ticket_url(ticket_id)
+        for raw in comments:
+            comment = ZendeskCommentEntity.from_api(
+                raw,
+                ticket=ticket_bc,
+                ticket_id=ticket_id,
+                web_url=web_url,
+                author_name=authors.get(raw.get("author_id")),
+            )
+            out.append(comment)
+            for att in raw.get("attachments") or []:
+                if isinstance(att, dict) and att.get("id") is not None:
+                    out.append(ZendeskAttachmentEntity.from_api(att, comment=comment, ticket=ticket_bc))
+        return out
+
+    async def _ticket_comments(self, ticket_id: int, name: str) -> tuple[list[ZendeskEntity], list[Deletion]]:
+        """Every comment of one ticket (every page), inline images included, with attachments."""
+        ticket_bc = Breadcrumb(entity_id=f"ticket:{ticket_id}", name=name, entity_type="ticket")
+        path = f"/api/v2/tickets/{ticket_id}/comments.json"
+        params: dict[str, Any] = {
+            "page[size]": COMMENT_PAGE,
+            "include_inline_images": "true",
+            "include": "users",
+        }
+        out: list[ZendeskEntity] = []
+        while True:
+            try:
+                data = await self.client.get_json(path, params=params)
+            except NotFound:
+                # The ticket was deleted (or merged away) since it was listed.
+                return [], [Deletion(entity_type="ticket", entity_id=f"ticket:{ticket_id}")]
+            self.names.remember_objects("user", data.get("users"))
+            out.extend(await self._comment_entities(ticket_id, ticket_bc, data.get("comments") or []))
+            meta = data.get("meta") or {}
+            if not meta.get("has_more") or not meta.get("after_cursor"):
+                return out, []
+            params = {**params, "page[after]": meta["after_cursor"]}
+
+    async def _tickets_and_comments(self, state: dict[str, Any]) -> AsyncIterator[SourcePage]:
+        """The ticket stream with per-ticket comment reads, and the event stream if planned."""
+        out: asyncio.Queue[_Item] = asyncio.Queue(maxsize=2 * self.concurrency)
+        work: asyncio.Queue[list[Any] | None] = asyncio.Queue(maxsize=self.export_page_size)
+        tasks: list[asyncio.Task[None]] = []
+
+        async def guarded(name: str, body: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await body()
+                await out.put(_Item(kind="done", producer=name))
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # handed to the consumer, which re-raises it
+                await out.put(_Item(kind="error", error=exc, producer=name))
+
+        async def ticket_stream() -> None:
+            for owed in list(state["pending"]):
+                await work.put(owed)
+            pos = dict(state["tickets"])
+            while True:
+                params = (
+                    {"cursor": pos["cursor"]}
+                    if pos.get("cursor")
+                    else {"start_time": _export_start(pos["start_time"])}
+                )
+                data = await self._ticket_page(params)
+                entities, deletions, owed = await self._ticket_entities(data.get("tickets") or [])
+                if data.get("after_cursor"):
+                    pos["cursor"] = data["after_cursor"]
+                page = SourcePage(stream="tickets", entities=entities, deletions=deletions)
+                await out.put(_Item(kind="tickets", page=page, ticket_cursor=dict(pos), owed=owed))
+                for item in owed:
+                    await work.put(item)
+                if data.get("end_of_stream") or not data.get("after_cursor"):
+                    break
+            for _ in range(self.concurrency):
+                await work.put(None)
+
+        async def comment_worker() -> None:
+            while True:
+                item = await work.get()
+                if item is None:
+                    return
+                ticket_id, name = int(item[0]), str(item[1])
+                entities, deletions = await self._ticket_comments(ticket_id, name)
+                page = SourcePage(stream="comments", entities=entities, deletions=deletions)
+                await out.put(_Item(kind="comments", page=page, settled=[ticket_id]))
+
+        async def event_stream() -> None:
+            bulk = dict(state["bulk"])
+            in_scope = Bitmap.decode(bulk["in_scope"])
+            probe, self._probe = self._probe, None
+            while True:
+                start = int(bulk["start_time"])
+                data = probe if probe is not None and start == 0 else await self._events_page(start)
+                probe = None
+                entities, boundary = await self._event_comments(data, bulk, in_scope)
+                raw_end = data.get("end_time")
+                end_time = int(raw_end) if raw_end is not None else None
+                until = int(bulk["until"])
+                done = bool(data.get("end_of_stream")) or end_time is None or end_time > until
+                if (
+                    end_time is not None
+                    and not done
+                    and end_time <= start
+                    and not entities
+                    and set(boundary) <= set(bulk["boundary"])
+                ):
+                    raise BadResponse(
+                        "Zendesk's ticket event export made no progress (the same page again); try later",
+                        method="GET",
+                        url="/api/v2/incremental/ticket_events.json",
+                    )
+                if end_time is not None:
+                    carried = bulk["boundary"] if end_time == start else []
+                    bulk["boundary"] = sorted(set(boundary) | set(carried))
+                    bulk["start_time"] = end_time
+                page = SourcePage(stream="comments", entities=entities)
+                await out.put(_Item(kind="bulk", page=page, bulk=dict(bulk), bulk_done=done))
+                if done:
+                    return
+
+        producers = {"tickets": ticket_stream}
+        if state["bulk"] is not None:
+            producers["events"] = event_stream
+        for i in range(self.concurrency):
+            producers[f"worker-{i}"] = comment_worker
+        try:
+            for name, body in producers.items():
+                tasks.append(asyncio.create_task(guarded(name, body), name=f"zensync-source-{name}"))
+            running = len(producers)
+            batch: list[ZendeskEntity] = []
+            batch_deletions: list[Deletion] = []
+            settled: list[int] = []
+
+            def flush() -> SourcePage:
+                pending = {int(i) for i in settled}
+                state["pending"] = [p for p in state["pending"] if int(p[0]) not in pending]
+                page = SourcePage(
+                    stream="comments",
+                    entities=list(batch),
+                    deletions=list(batch_deletions),
+                    cursor=deepcopy(state),
+                )
+                batch.clear()
+                batch_deletions.clear()
+                settled.clear()
+                return page
+
+            while running:
+                item = await out.get()
+                if item.kind == "error":
+                    assert item.error is not None
+                    raise item.error
+                if item.kind == "done":
+                    running -= 1
+                    continue
+                assert item.page is not None
+                if item.kind == "comments":
+                    batch.extend(item.page.entities)
+                    batch_deletions.extend(item.page.deletions)
+                    settled.extend(item.settled)
+                    if len(batch) >= EXPORT_PAGE or out.empty():
+                        yield flush()
+                    continue
+                if settled or batch:
+                    yield flush()
+                if item.kind == "tickets":
+                    state["tickets"] = item.ticket_cursor
+                    known = {int(p[0]) for p in state["pending"]}
+                    state["pending"].extend(o for o in item.owed if int(o[0]) not in known)
+                elif item.kind == "bulk":
+                    state["bulk"] = None if item.bulk_done else item.bulk
+                item.page.cursor = deepcopy(state)
+                yield item.page
+            if settled or batch:
+                yield flush()
+            state["phase"] = "done"
+            state["pending"] = []
+            state["bulk"] = None
+            yield SourcePage(stream="tickets", cursor=deepcopy(state))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _event_comments(
+        self, data: dict[str, Any], bulk: dict[str, Any], in_scope: Bitmap
+    ) -> tuple[list[ZendeskEntity], list[int]]:
+        """Comments (and attachments) of in-scope tickets in one page of the event stream.
+
+        Returns the entities and the ids of the events at the page's ``end_time`` (they come
+        again on the next page, which starts at that second).
+        """
+        until = int(bulk["until"])
+        seen = set(bulk.get("boundary") or [])
+        end_time = data.get("end_time")
+        boundary: list[int] = []
+        by_ticket: dict[int, list[dict[str, Any]]] = {}
+        for event in data.get("ticket_events") or []:
+            when = _event_time(event)
+            if end_time is not None and when == int(end_time) and isinstance(event.get("id"), int):
+                boundary.append(event["id"])
+            if event.get("id") in seen or when is None or when > until:
+                continue
+            ticket_id = event.get("ticket_id")
+            if not isinstance(ticket_id, int) or ticket_id not in in_scope:
+                continue
+            for child in event.get("child_events") or []:
+                if child.get("event_type") in COMMENT_EVENT_TYPES and child.get("id") is not None:
+                    if "created_at" not in child and event.get("created_at"):
+                        child = {**child, "created_at": event["created_at"]}
+                    by_ticket.setdefault(ticket_id, []).append(child)
+        if not by_ticket:
+            return [], boundary
+        names = await self.names.resolve("ticket", by_ticket)
+        entities: list[ZendeskEntity] = []
+        for ticket_id, comments in by_ticket.items():
+            name = names.get(ticket_id) or f"Ticket #{ticket_id}"
+            bc = Breadcrumb(entity_id=f"ticket:{ticket_id}", name=name, entity_type="ticket")
+            entities.extend(await self._comment_entities(ticket_id, bc, comments))
+        return entities, boundary
+
+
+def _event_time(event: dict[str, Any]) -> int | None:
+    """When a ticket event happened: ``timestamp`` (Unix) or ``created_at``."""
+    when = event.get("timestamp")
+    return int(when) if isinstance(when, int | float) else _epoch(event.get("created_at"))
