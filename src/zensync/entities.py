@@ -281,6 +281,7 @@ class ZendeskTicketEntity(ZendeskEntity):
     allow_channelback: bool | None = None
     allow_attachments: bool | None = None
     from_messaging_channel: bool | None = None
+    generated_timestamp: int | None = None
     via: dict[str, Any] | None = None
     # Resolved by the sync from the ids above.
     requester_name: str | None = None
@@ -290,8 +291,7 @@ class ZendeskTicketEntity(ZendeskEntity):
     group_name: str | None = None
 
     # ``generated_timestamp`` moves on every system update, even one that changes nothing a
-    # person can see; hashing it would report such tickets as changed. It is kept (via
-    # ``extra``) but not hashed.
+    # person can see; hashing it would report such tickets as changed. It is kept but not hashed.
     hash_excluded: ClassVar[frozenset[str]] = frozenset({"breadcrumbs", "generated_timestamp"})
 
     null_lists_as_empty = field_validator(
