@@ -1,0 +1,99 @@
+"""Attachment bytes, stored once per content: ``<blob dir>/ab/abcdef…`` (SHA-256 hex).
+
+Paths come only from the hash, never from a file name Zendesk sent, so no attachment name
+can reach outside the folder. Files arrive by atomic rename from a temporary file in the
+same folder: a reader never sees half a file, and a crash leaves at worst a temporary file
+that :meth:`BlobStore.prune` removes later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from zensync.store.base import StoreError
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+TMP_DIR = "tmp"
+
+
+def check_sha256(sha256: str) -> str:
+    if not isinstance(sha256, str) or not _SHA256_RE.match(sha256):
+        raise ValueError(f"Not a SHA-256 hex digest: {sha256!r} (expected 64 lowercase hex characters).")
+    return sha256
+
+
+class BlobStore:
+    """Content-addressed files under one folder."""
+
+    def __init__(self, root: Path | None, *, missing_hint: str = "") -> None:
+        self._root = root
+        self._missing_hint = missing_hint
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            raise StoreError(
+                "This store has no folder for attachment files"
+                + (f"; {self._missing_hint}" if self._missing_hint else ".")
+            )
+        return self._root
+
+    @property
+    def configured(self) -> bool:
+        return self._root is not None
+
+    def path(self, sha256: str) -> Path:
+        check_sha256(sha256)
+        return self.root / sha256[:2] / sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def temp_file(self) -> Path:
+        """A fresh temporary file on the same filesystem, for a download to be ``put`` later."""
+        folder = self.root / TMP_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix="download-")
+        os.close(fd)
+        return Path(name)
+
+    def put(self, tmp_path: Path, sha256: str) -> Path:
+        """Move ``tmp_path`` to its place by atomic rename (or drop it if already stored)."""
+        final = self.path(sha256)
+        if final.is_file():
+            tmp_path.unlink(missing_ok=True)
+            return final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, final)
+        return final
+
+    def prune(self, referenced: Iterable[str], *, older_than_seconds: float = 3600.0) -> int:
+        """Delete files no row references (and stale temporary files); return how many.
+
+        Files younger than ``older_than_seconds`` are kept: a sync may have stored them for
+        a page it has not committed yet.
+        """
+        if self._root is None or not self._root.is_dir():
+            return 0
+        keep = set(referenced)
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for folder in self._root.iterdir():
+            if not folder.is_dir():
+                continue
+            for file in folder.iterdir():
+                name_ok = folder.name == TMP_DIR or (_SHA256_RE.match(file.name) and file.name not in keep)
+                if not name_ok:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if file.stat().st_mtime < cutoff:
+                        file.unlink()
+                        removed += 1
+        return removed

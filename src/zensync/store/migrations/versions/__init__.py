@@ -1,0 +1,1 @@
+"""Numbered schema versions: 0001, 0002, ... (Alembic revisions)."""
