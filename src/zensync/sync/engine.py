@@ -1,0 +1,360 @@
+"""The sync engine: pages from a source → (attachment bytes) → one store transaction each.
+
+A run is *full* (read everything from cursor None, then remove what was not seen) or
+*incremental* (continue from the stored cursor). The first run of a connection is full.
+
+Crash safety rests on one rule: a page's entities, deletions, cursor and run progress are
+committed together (``Store.apply_page``). The engine keeps its own state — mode and run
+id — in the stored cursor under ``ENGINE_KEY``, so a run killed at any instant (kill -9
+included) is resumed by the next ``run()`` as the same run: same mode, same run id (rows
+already seen keep counting as seen, so a full run's final sweep stays correct), continuing
+after the last committed page. The result equals an uninterrupted run's.
+
+While a page is being stored, the next one is already being fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from zensync.entities import ENTITY_TYPES, EntityType, SourcePage, ZendeskAttachmentEntity
+from zensync.store import PageCounts, Store, StoreError
+from zensync.sync.report import AttachmentCounts, RunReport
+from zensync.zendesk import errors as zerrors
+
+log = logging.getLogger(__name__)
+
+ENGINE_KEY = "zensync_engine"
+DEFAULT_MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
+# Which stored entity types a source stream fills: a complete snapshot of the stream may
+# remove stored objects of these types that it did not contain.
+STREAM_TYPES: dict[str, tuple[EntityType, ...]] = {
+    "organizations": ("organization",),
+    "users": ("user",),
+    "tickets": ("ticket",),
+    "comments": ("comment", "attachment"),
+}
+
+ProgressCallback = Callable[[str, PageCounts], None]
+
+# Per-attachment failures: the run goes on and a later run tries again. Anything else
+# (authentication, permissions, rate limit exhausted, network down) ends the run.
+_SKIPPABLE_DOWNLOAD_ERRORS: tuple[type[Exception], ...] = (
+    zerrors.DownloadError,
+    zerrors.NotFound,
+    zerrors.UnsafeURL,
+    zerrors.InvalidRequest,
+    zerrors.ServerError,
+    zerrors.BadResponse,
+)
+
+
+class Source(Protocol):
+    def generate_entities(self, cursor: dict[str, Any] | None) -> AsyncIterator[SourcePage]: ...
+
+
+class Downloaded(Protocol):
+    sha256: str
+    size: int
+
+
+class DownloadClient(Protocol):
+    """The part of ``ZendeskClient`` the engine uses."""
+
+    async def download(self, content_url: str, dest: Path, *, max_bytes: int) -> Any: ...
+
+    @property
+    def stats(self) -> Any: ...
+
+
+def _client_stats(client: Any) -> tuple[dict[str, int], int, int]:
+    stats = getattr(client, "stats", None) if client is not None else None
+    if stats is None:
+        return {}, 0, 0
+    return (
+        dict(getattr(stats, "requests_by_bucket", {}) or {}),
+        int(getattr(stats, "rate_limited", 0) or 0),
+        int(getattr(stats, "retries", 0) or 0),
+    )
+
+
+def _without_engine_key(cursor: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    rest = {k: v for k, v in cursor.items() if k != ENGINE_KEY}
+    return rest or None
+
+
+class SyncEngine:
+    """Runs syncs of one connection from ``source`` into ``store``.
+
+    ``client`` (a ZendeskClient) is needed to download attachment bytes and gives the request
+    statistics of the report. ``progress(stream, counts)`` is called after every stored page
+    with the run's cumulative counts.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        source: Source,
+        connection_id: str,
+        *,
+        client: DownloadClient | None = None,
+        download_attachments: bool = False,
+        max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+        allow_malware: bool = False,
+        progress: ProgressCallback | None = None,
+        download_concurrency: int = 4,
+        full_sweep_types: Iterable[EntityType] = ENTITY_TYPES,
+    ) -> None:
+        if download_attachments and client is None:
+            raise ValueError("Downloading attachments needs the Zendesk client: pass client=... .")
+        if max_attachment_bytes <= 0:
+            raise ValueError("max_attachment_bytes must be positive.")
+        self.store = store
+        self.source = source
+        self.connection_id = connection_id
+        self.client = client
+        self.download_attachments = download_attachments
+        self.max_attachment_bytes = max_attachment_bytes
+        self.allow_malware = allow_malware
+        self.progress = progress
+        self.download_concurrency = max(1, download_concurrency)
+        self.full_sweep_types = tuple(full_sweep_types)
+        self.report: RunReport | None = None
+
+    async def run(self, full: bool = False) -> RunReport:
+        """Sync once; return the report (also stored with the run).
+
+        Raises SyncAlreadyRunning if this connection is being synced elsewhere. On any other
+        error the run is stored as failed (interrupted on cancellation), the error is
+        re-raised, and ``self.report`` still holds what was done; the next run resumes.
+        """
+        if self.download_attachments and not self.store.blobs.configured:
+            self.store.blobs.root  # noqa: B018 - raises the StoreError that names the fix
+        with self.store.lock(self.connection_id):
+            return await self._run_locked(full)
+
+    # -----------------------------------------------------------------------------------------
+
+    def _resumable_run(self, state: Any, full: bool) -> Any:
+        if not isinstance(state, dict) or not isinstance(state.get("run_id"), int):
+            return None
+        run = self.store.get_run(state["run_id"])
+        if run is None or run.connection_id != self.connection_id:
+            return None
+        if full and run.mode != "full":
+            return None  # a full re-read was asked for: the pending incremental run is dropped
+        return run
+
+    async def _run_locked(self, full: bool) -> RunReport:
+        store, cid = self.store, self.connection_id
+        stored = store.get_cursor(cid) or {}
+        source_cursor = _without_engine_key(stored)
+        run = self._resumable_run(stored.get(ENGINE_KEY), full)
+        resumed = run is not None
+        if run is not None:
+            run = store.update_run(run.id, status="running", error=None, finished_at=None)
+        else:
+            mode = "full" if full or source_cursor is None else "incremental"
+            run = store.create_run(cid, mode)
+            if mode == "full":
+                source_cursor = None
+            # Written before the first page, so that a kill before any commit still resumes
+            # this run (and, for a full run, still re-reads everything).
+            store.set_cursor(cid, {**(source_cursor or {}), ENGINE_KEY: {"mode": mode, "run_id": run.id}})
+        store.mark_interrupted_runs(cid, except_run_id=run.id)
+        assert run is not None
+        mode, run_id = run.mode, run.id
+        engine_state = {"mode": mode, "run_id": run_id}
+
+        previous = dict(run.progress or {})
+        counts = PageCounts.from_dict(previous.get("counts"))
+        pages = int(previous.get("pages", 0))
+        base_requests = {str(k): int(v) for k, v in (previous.get("requests_by_bucket") or {}).items()}
+        base_rate_limited = int(previous.get("rate_limited", 0))
+        base_retries = int(previous.get("retries", 0))
+        base_elapsed = float(previous.get("elapsed_seconds", 0.0))
+        attachments = AttachmentCounts.from_dict(previous.get("attachments"))
+        stats_at_start = _client_stats(self.client)
+        started = time.monotonic()
+        last_cursor = source_cursor
+
+        def extra_progress() -> dict[str, Any]:
+            requests, rate_limited, retries = _client_stats(self.client)
+            merged = dict(base_requests)
+            for bucket, n in requests.items():
+                merged[bucket] = merged.get(bucket, 0) + n - stats_at_start[0].get(bucket, 0)
+            return {
+                "requests_by_bucket": merged,
+                "rate_limited": base_rate_limited + rate_limited - stats_at_start[1],
+                "retries": base_retries + retries - stats_at_start[2],
+                "elapsed_seconds": base_elapsed + time.monotonic() - started,
+                "attachments": attachments.to_dict(),
+            }
+
+        def build_report(status: str, error: str | None = None) -> RunReport:
+            extra = extra_progress()
+            return RunReport(
+                run_id=run_id,
+                connection_id=cid,
+                mode=mode,
+                status=status,
+                started_at=run.started_at,
+                finished_at=datetime.now(UTC),
+                duration_seconds=extra["elapsed_seconds"],
+                pages=pages,
+                counts=counts,
+                requests_by_bucket=extra["requests_by_bucket"],
+                rate_limited=extra["rate_limited"],
+                retries=extra["retries"],
+                attachments=attachments,
+                resumed=resumed,
+                error=error,
+            )
+
+        log.info("%s sync of %s: run #%d%s", mode, cid, run_id, " (resumed)" if resumed else "")
+        generator = self.source.generate_entities(source_cursor)
+        iterator = generator.__aiter__()
+        pending: asyncio.Future[SourcePage] | None = None
+        try:
+            pending = asyncio.ensure_future(anext(iterator))
+            while True:
+                try:
+                    page = await pending
+                except StopAsyncIteration:
+                    pending = None
+                    break
+                pending = asyncio.ensure_future(anext(iterator))
+                if self.download_attachments:
+                    attachments.add(await self._download_page_attachments(page))
+                sweep = STREAM_TYPES.get(page.stream, ()) if page.complete_snapshot else ()
+                to_store = page.model_copy(update={"cursor": {**page.cursor, ENGINE_KEY: engine_state}})
+                page_counts = await asyncio.to_thread(
+                    store.apply_page,
+                    cid,
+                    to_store,
+                    run_id,
+                    sweep_types=sweep,
+                    extra_progress=extra_progress(),
+                )
+                counts.add(page_counts)
+                pages += 1
+                last_cursor = page.cursor
+                log.debug("run #%d: page %d of %s stored", run_id, pages, page.stream)
+                if self.progress is not None:
+                    self.progress(page.stream, counts)
+            if mode == "full":
+                swept = await asyncio.to_thread(store.sweep_unseen, cid, run_id, self.full_sweep_types)
+                counts.add(swept)
+                if self.progress is not None and swept.changed:
+                    self.progress("sweep", counts)
+            report = build_report("succeeded")
+            store.finish_run(run_id, "succeeded", report=report.to_dict(), cursor=last_cursor or {})
+            if mode == "full" and self.store.blobs.configured:
+                await asyncio.to_thread(store.prune_blobs)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.report = build_report("interrupted", "interrupted before the end; the next sync resumes it")
+            with contextlib.suppress(Exception):
+                store.finish_run(run_id, "interrupted", report=self.report.to_dict(), error=self.report.error)
+            raise
+        except Exception as exc:
+            message = describe_error(exc)
+            self.report = build_report("failed", message)
+            with contextlib.suppress(Exception):
+                store.finish_run(run_id, "failed", report=self.report.to_dict(), error=message)
+            raise
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+            if pending is not None:
+                await asyncio.gather(pending, return_exceptions=True)
+            aclose = getattr(generator, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+        self.report = report
+        log.info("%s", report.summary())
+        return report
+
+    # -----------------------------------------------------------------------------------------
+    # Attachment bytes
+
+    async def _download_page_attachments(self, page: SourcePage) -> AttachmentCounts:
+        """Fill ``content_sha256`` of the page's attachments, downloading what is not stored."""
+        found = [e for e in page.entities if isinstance(e, ZendeskAttachmentEntity)]
+        counts = AttachmentCounts()
+        if not found:
+            return counts
+        known = await asyncio.to_thread(
+            self.store.attachment_files, self.connection_id, [a.id for a in found]
+        )
+        limit = asyncio.Semaphore(self.download_concurrency)
+
+        async def fetch(attachment: ZendeskAttachmentEntity) -> None:
+            stored_sha = attachment.content_sha256 or known.get(attachment.id)
+            if stored_sha and self.store.has_blob(stored_sha):
+                # Zendesk never changes an attachment's bytes: the stored file is still right.
+                attachment.content_sha256 = stored_sha
+                counts.reused += 1
+                return
+            if not attachment.content_url:
+                return
+            # "Update Attachment for Malware": malware_access_override lets agents download a
+            # file flagged malware_found; without it (or allow_malware) it is not fetched.
+            if (
+                attachment.malware_scan_result == "malware_found"
+                and not attachment.malware_access_override
+                and not self.allow_malware
+            ):
+                counts.skipped_malware += 1
+                return
+            if attachment.size is not None and attachment.size > self.max_attachment_bytes:
+                counts.skipped_too_large += 1
+                return
+            tmp = self.store.blob_temp_file()
+            try:
+                async with limit:
+                    assert self.client is not None
+                    result = await self.client.download(
+                        attachment.content_url, tmp, max_bytes=self.max_attachment_bytes
+                    )
+                self.store.put_blob(tmp, result.sha256)
+                attachment.content_sha256 = result.sha256
+                counts.downloaded += 1
+                counts.bytes += int(result.size)
+            except zerrors.DownloadTooLarge:
+                counts.skipped_too_large += 1
+            except zerrors.MalwareDetected:
+                counts.skipped_malware += 1
+            except _SKIPPABLE_DOWNLOAD_ERRORS as exc:
+                counts.failed += 1
+                log.warning(
+                    "attachment %s of ticket %s not downloaded: %s", attachment.id, attachment.ticket_id, exc
+                )
+            finally:
+                tmp.unlink(missing_ok=True)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for attachment in found:
+                    group.create_task(fetch(attachment))
+        except BaseExceptionGroup as group_error:
+            # Surface the first real error (e.g. AuthenticationError) rather than the group.
+            first = group_error.exceptions[0]
+            raise first from None
+        return counts
+
+
+def describe_error(exc: BaseException) -> str:
+    """A run's error text: the exception's own message (Zendesk errors are already redacted)."""
+    if isinstance(exc, StoreError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
