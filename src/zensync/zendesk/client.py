@@ -331,9 +331,7 @@ class ZendeskClient:
     async def _before_sleep(self, state: RetryCallState) -> None:
         self.stats.retries += 1
         exc = state.outcome.exception() if state.outcome is not None else None
-        logger.debug(
-            "retry %d in %.1f s after: %s", state.attempt_number, state.upcoming_sleep, exc
-        )
+        logger.debug("retry %d in %.1f s after: %s", state.attempt_number, state.upcoming_sleep, exc)
 
     async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
         retrying = AsyncRetrying(

@@ -79,9 +79,7 @@ def redact_url(url: str | httpx.URL, *, account_host: str | None = None) -> str:
         query = "…" if parts.query else ""
     else:
         pairs = parse_qsl(parts.query, keep_blank_values=True)
-        query = urlencode(
-            [(k, "…" if _SENSITIVE_PARAM.search(k) else v) for k, v in pairs], safe="[]…"
-        )
+        query = urlencode([(k, "…" if _SENSITIVE_PARAM.search(k) else v) for k, v in pairs], safe="[]…")
     return urlunsplit((parts.scheme, netloc, path, query, ""))
 
 

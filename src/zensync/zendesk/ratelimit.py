@@ -308,6 +308,8 @@ class Pacer:
             st.in_flight = max(0, st.in_flight - 1)
             if name in reservation.probes:
                 st.probing = False
+                if headers is not None and name not in observations and st.observed_at is None:
+                    st.observed_at = now  # answered without numbers: nothing to pace by
         for name, obs in observations.items():
             self.observe(name, obs, now)
         if self._changed is not None:
