@@ -645,6 +645,20 @@ async def test_download_cut_short_is_retried(
     assert [p.name async for p in anyio.Path(tmp_path).iterdir()] == [got.sha256]
 
 
+@respx.mock
+async def test_download_into_a_given_file(
+    respx_mock: respx.MockRouter, client: ZendeskClient, tmp_path: Path
+) -> None:
+    """A store hands over its own temporary file; the download replaces it, nothing else is left."""
+    respx_mock.get(CONTENT_URL).mock(return_value=httpx.Response(200, content=b"hello"))
+    dest = tmp_path / "download-123"
+    dest.write_bytes(b"")
+    got = await client.download(CONTENT_URL, dest, max_bytes=100)
+    assert got.path == dest and dest.read_bytes() == b"hello"
+    assert got.sha256 == hashlib.sha256(b"hello").hexdigest()
+    assert [p.name async for p in anyio.Path(tmp_path).iterdir()] == ["download-123"]
+
+
 async def test_malware_is_refused_unless_allowed(client: ZendeskClient, tmp_path: Path) -> None:
     with respx.mock(assert_all_called=False) as mock:
         mock.get(CONTENT_URL).mock(return_value=httpx.Response(200, content=b"EICAR"))

@@ -87,7 +87,7 @@ class ClientStats:
 
 @dataclass(frozen=True)
 class Download:
-    """A saved attachment: ``path`` is ``{dest_dir}/{sha256}``, complete and verified by size."""
+    """A saved attachment: complete at ``path``, its bytes hashed while they arrived."""
 
     sha256: str
     size: int
@@ -358,19 +358,23 @@ class ZendeskClient:
     async def download(
         self,
         content_url: str,
-        dest_dir: Path | str,
+        dest: Path | str,
         *,
         max_bytes: int,
         allow_malware: bool = False,
         malware_scan_result: str | None = None,
     ) -> Download:
-        """Save an attachment's bytes as ``{dest_dir}/{sha256}``; the caller files it further.
+        """Save an attachment's bytes; returns their SHA-256, size, path and content type.
+
+        ``dest`` is either an existing directory — the file is then ``{dest}/{sha256}`` — or a
+        file path (e.g. a store's fresh temporary file), which is replaced by the download. The
+        body is streamed to a temporary file next to the destination while hashed, moved into
+        place only when complete, and removed past ``max_bytes``.
 
         ``content_url`` must be on the account's host; its 302 to a pre-signed URL elsewhere is
-        followed without credentials. The body is streamed to a temporary file in ``dest_dir``
-        while hashed, and abandoned (file removed) past ``max_bytes``. An attachment Zendesk's
-        scan marked ``malware_found`` is refused unless ``allow_malware`` (api-reference.md,
-        "Attachments": ``malware_scan_result``, ``malware_access_override``).
+        followed without credentials. An attachment Zendesk's scan marked ``malware_found`` is
+        refused unless ``allow_malware`` (api-reference.md, "Attachments":
+        ``malware_scan_result``, ``malware_access_override``).
         """
         if malware_scan_result == "malware_found" and not allow_malware:
             raise MalwareDetected(
@@ -381,9 +385,13 @@ class ZendeskClient:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         url = self.resolve(content_url)
-        directory = Path(dest_dir)
-        await anyio.Path(directory).mkdir(parents=True, exist_ok=True)
-        return await self._retrying(lambda: self._download_once(url, directory, max_bytes))
+        target = Path(dest)
+        if await anyio.Path(target).is_dir():
+            directory, final = target, None
+        else:
+            directory, final = target.parent, target
+            await anyio.Path(directory).mkdir(parents=True, exist_ok=True)
+        return await self._retrying(lambda: self._download_once(url, directory, final, max_bytes))
 
     async def _get_presigned(self, url: httpx.URL) -> httpx.Response:
         """GET a pre-signed URL off the account's host: no auth, no cookies, no headers of ours."""
@@ -415,7 +423,9 @@ class ZendeskClient:
             raise error
         return response
 
-    async def _download_once(self, url: httpx.URL, directory: Path, max_bytes: int) -> Download:
+    async def _download_once(
+        self, url: httpx.URL, directory: Path, final: Path | None, max_bytes: int
+    ) -> Download:
         response = await self._send("GET", url, stream=True)
         try:
             for _hop in range(_MAX_HOPS + 1):
@@ -436,11 +446,14 @@ class ZendeskClient:
                     response = await self._get_presigned(target)
             else:
                 raise BadResponse("The attachment link redirected too many times", retryable=False)
-            return await self._save(response, directory, max_bytes)
+            return await self._save(response, directory, final, max_bytes)
         finally:
             await response.aclose()
 
-    async def _save(self, response: httpx.Response, directory: Path, max_bytes: int) -> Download:
+    async def _save(
+        self, response: httpx.Response, directory: Path, final: Path | None, max_bytes: int
+    ) -> Download:
+        """Stream the body to a temporary file beside the destination, then move it there."""
         shown = redact_url(response.request.url, account_host=self._account_host)
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
@@ -465,13 +478,13 @@ class ZendeskClient:
             if identity and declared is not None and declared.isdigit() and int(declared) != size:
                 raise BadResponse(f"The attachment was cut short ({size} of {declared} bytes)", url=shown)
             sha256 = digest.hexdigest()
-            final = anyio.Path(directory / sha256)
+            final = final or directory / sha256
             await part.replace(final)
         except BaseException:
             await part.unlink(missing_ok=True)
             raise
         content_type = response.headers.get("content-type")
-        return Download(sha256=sha256, size=size, path=Path(final), content_type=content_type)
+        return Download(sha256=sha256, size=size, path=final, content_type=content_type)
 
     @staticmethod
     def _too_large(size: int, max_bytes: int, shown: str) -> DownloadTooLarge:
