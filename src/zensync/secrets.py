@@ -29,7 +29,7 @@ ENV_KEY_FILE = "ZENSYNC_KEY_FILE"
 DEFAULT_KEY_FILE = Path("~/.config/zensync/secret.key")
 
 _GENERATE_HINT = (
-    "generate one with: python -c \"from cryptography.fernet import Fernet; "
+    'generate one with: python -c "from cryptography.fernet import Fernet; '
     'print(Fernet.generate_key().decode())"'
 )
 

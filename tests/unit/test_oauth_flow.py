@@ -9,6 +9,7 @@ import base64
 import hashlib
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from zensync.zendesk.oauth import (
@@ -126,14 +127,20 @@ def test_invalid_authorization_request_lists_the_whole_checklist() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "payload", "text", "expected"),
+    ("status", "body", "expected"),
     [
-        (400, {"error": "invalid_grant", "error_description": "expired"}, "", ("invalid_grant", "expired")),
-        (401, {"error": "invalid_client", "description": "bad"}, "", ("invalid_client", "bad")),
-        (401, None, "Couldn't authenticate you", ("invalid_client", "Couldn't authenticate you")),
-        (502, None, "<html>", ("server_error", "HTTP 502")),
-        (400, {"errors": [{"code": "InvalidParam", "title": "t"}]}, "", ("InvalidParam", "t")),
+        (400, {"error": "invalid_grant", "error_description": "expired"}, ("invalid_grant", "expired")),
+        (401, {"error": "invalid_client", "description": "bad"}, ("invalid_client", "bad")),
+        (401, "Couldn't authenticate you", ("invalid_client", "Couldn't authenticate you")),
+        (502, "", ("server_error", "HTTP 502")),
+        (400, {"errors": [{"code": "InvalidParam", "title": "t"}]}, ("InvalidParam", "t")),
     ],
 )
-def test_token_error_bodies_of_every_shape_are_read(status, payload, text, expected) -> None:  # type: ignore[no-untyped-def]
-    assert token_error_of(status, payload, text) == expected
+def test_token_error_bodies_of_every_shape_are_read(
+    status: int, body: dict[str, object] | str, expected: tuple[str, str]
+) -> None:
+    if isinstance(body, dict):
+        response = httpx.Response(status, json=body)
+    else:
+        response = httpx.Response(status, text=body)
+    assert token_error_of(response) == expected

@@ -11,8 +11,9 @@ two behave alike and explain failures alike. What Zendesk specifies, and where:
 - Code exchange ``POST /oauth/tokens`` with a JSON body; success is 201; the code is valid for
   120 seconds (api-reference.md, "Create Token for Grant Type"; support-oas.yaml
   ``CreateTokenForGrantType``).
-- A refresh returns a new access token *and* a new refresh token and invalidates the old pair
-  ("Refresh token grant type"); the caller must persist the new pair before using it.
+- Refreshing (a new access token *and* a new refresh token, the old pair invalidated:
+  "Refresh token grant type") is :class:`zensync.zendesk.auth.OAuthTokenAuth`'s job; its
+  ``invalid_grant`` is explained here too (``stage="refresh"``).
 - Revocation ``DELETE /api/v2/oauth/tokens/current.json`` → 204 (api-reference.md,
   "OAuth Tokens", "Revoke Token").
 
@@ -29,7 +30,7 @@ import hashlib
 import hmac
 import ipaddress
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -37,6 +38,9 @@ import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from zensync.zendesk.auth import TokenSet
+from zensync.zendesk.errors import AuthenticationError, TokenRefreshError, ZendeskError, parse_error_body
 
 SCOPE = "read write"
 CALLBACK_PATH = "/source-connections/callback"
@@ -120,8 +124,56 @@ def explain(
     token ``refresh``, when checking ``state``, or at ``authorize`` time (the browser-only
     "Invalid Authorization Request"). The same code means different things at different stages:
     ``invalid_grant`` at exchange is an expired or reused code; on a refresh it means the
-    refresh token expired or was revoked and the user must reconnect.
+    refresh token expired or was revoked and the user must reconnect. Any lasting failure of a
+    refresh leaves the connection needing re-authorization (its data is kept).
     """
+    found = _explain(
+        error,
+        description,
+        stage=stage,
+        redirect_uri=redirect_uri,
+        registered_redirect_uri=registered_redirect_uri,
+    )
+    if stage == "refresh" and found.kind != "zendesk_unavailable" and not found.needs_reauth:
+        found = replace(found, needs_reauth=True)
+    return found
+
+
+def explain_refresh_failure(exc: ZendeskError) -> Explanation | None:
+    """The explanation when a sync failed because the stored credentials stopped working.
+
+    None when the failure is not about credentials, or is transient (the refreshed tokens
+    could not be saved this time and will be saved on the next request).
+    """
+    if isinstance(exc, TokenRefreshError):
+        if exc.__cause__ is not None and exc.status is None:
+            return None
+        if exc.code:
+            return explain(exc.code, exc.description, stage="refresh")
+        return refresh_revoked(exc.message)
+    if isinstance(exc, AuthenticationError):
+        return Explanation(
+            kind="credentials_rejected",
+            title="Zendesk no longer accepts this connection's credentials",
+            cause="requests were answered 401 even with the newest token: the token or API token was "
+            "revoked or deleted in Zendesk, or the user lost access. The data already synced is kept.",
+            fixes=(
+                "Reconnect: use Reconnect on the connection page, or run `zensync connect` again with "
+                "the same subdomain; syncing resumes where it stopped.",
+            ),
+            needs_reauth=True,
+        )
+    return None
+
+
+def _explain(
+    error: str,
+    description: str | None = None,
+    *,
+    stage: Stage,
+    redirect_uri: str | None = None,
+    registered_redirect_uri: str | None = None,
+) -> Explanation:
     err = (error or "").strip().lower()
     desc = (description or "").strip()
     lowered = desc.lower()
@@ -138,8 +190,10 @@ def explain(
                 kind="state_expired",
                 title="This consent link has expired",
                 cause=f"a consent link is valid for {STATE_TTL_SECONDS // 60} minutes and this one is older.",
-                fixes=("Start the connection again (Reconnect on the connection page, or `zensync connect`) "
-                       "and approve within 10 minutes.",),
+                fixes=(
+                    "Start the connection again (Reconnect on the connection page, or `zensync connect`) "
+                    "and approve within 10 minutes.",
+                ),
             )
         if err == "state_reused":
             return Explanation(
@@ -147,16 +201,20 @@ def explain(
                 title="This consent link was already used",
                 cause="each consent link works once; this callback repeats one that was already completed "
                 "(a reloaded page, a back button, or a replayed request).",
-                fixes=("Open the connection page to see its status; if it is not active, start the "
-                       "connection again.",),
+                fixes=(
+                    "Open the connection page to see its status; if it is not active, start the "
+                    "connection again.",
+                ),
             )
         return Explanation(
             kind="state_invalid",
             title="Unknown consent request",
             cause="the callback's state does not match any consent zensync started, so it was refused "
             "(it may be forged, or was started by another zensync database or service).",
-            fixes=("Start the connection from this zensync (web page or `zensync connect`) and complete "
-                   "consent in the same browser.",),
+            fixes=(
+                "Start the connection from this zensync (web page or `zensync connect`) and complete "
+                "consent in the same browser.",
+            ),
         )
 
     if err == "access_denied":
@@ -164,8 +222,19 @@ def explain(
             kind="access_denied",
             title="Access was denied on Zendesk's consent page",
             cause="the Zendesk user clicked Deny (or may not grant access), so no token was issued.",
-            fixes=("Start the connection again and click Allow on Zendesk's page.",
-                   "Sign in to Zendesk as an admin of the account you are connecting."),
+            fixes=(
+                "Start the connection again and click Allow on Zendesk's page.",
+                "Sign in to Zendesk as an admin of the account you are connecting.",
+            ),
+        )
+
+    if err in {"invalid_client", "unauthorized_client"} and "inactive" in lowered:
+        return Explanation(
+            kind="client_inactive",
+            title="The OAuth client is inactive",
+            cause="Zendesk refuses a deactivated OAuth client. "
+            + (f"Zendesk said: {desc!r}." if desc else ""),
+            fixes=(f"In {OAUTH_CLIENTS_PATH}, open the client, make it active and save; then reconnect.",),
         )
 
     if err == "invalid_client":
@@ -176,9 +245,11 @@ def explain(
             "secret is wrong or truncated (copied partially), or it was regenerated in Admin Center after "
             "you copied it; less often the Client ID is not the client's Unique Identifier. "
             + (f"Zendesk said: {desc!r}." if desc else ""),
-            fixes=(f"In {OAUTH_CLIENTS_PATH}, open the client and copy the Secret again in full (it is "
-                   "shown in full only when created or regenerated; regenerate it if you no longer have it).",
-                   "Reconnect with that secret and the client's Unique Identifier as Client ID."),
+            fixes=(
+                f"In {OAUTH_CLIENTS_PATH}, open the client and copy the Secret again in full (it is "
+                "shown in full only when created or regenerated; regenerate it if you no longer have it).",
+                "Reconnect with that secret and the client's Unique Identifier as Client ID.",
+            ),
         )
 
     if err == "unauthorized_client":
@@ -187,8 +258,10 @@ def explain(
             title="The OAuth client may not use this grant",
             cause="Zendesk refused the client for this request: it is inactive, or it is a public client "
             "(zensync needs a confidential one). " + (f"Zendesk said: {desc!r}." if desc else ""),
-            fixes=(f"In {OAUTH_CLIENTS_PATH}, set Client kind to Confidential and make sure the client is "
-                   "active, then reconnect.",),
+            fixes=(
+                f"In {OAUTH_CLIENTS_PATH}, set Client kind to Confidential and make sure the client is "
+                "active, then reconnect.",
+            ),
         )
 
     if err == "invalid_grant" and stage == "refresh":
@@ -201,8 +274,10 @@ def explain(
             cause=f"Zendesk's authorization codes are valid for {CODE_TTL_SECONDS} seconds and work once; "
             "this one was too old, already exchanged, or issued for a different consent request. "
             + (f"Zendesk said: {desc!r}." if desc else ""),
-            fixes=("Start the connection again and let zensync complete it right after you click Allow "
-                   "(keep the zensync page or command running).",),
+            fixes=(
+                "Start the connection again and let zensync complete it right after you click Allow "
+                "(keep the zensync page or command running).",
+            ),
         )
 
     if err == "invalid_scope":
@@ -219,15 +294,18 @@ def explain(
             kind="zendesk_unavailable",
             title="Zendesk could not complete the request",
             cause="the authorization server failed or could not be reached"
-            + (f" ({desc})" if desc else "") + ".",
-            fixes=("Check the subdomain and your network, wait a minute, and start the connection again.",
-                   "See status.zendesk.com if it keeps failing."),
+            + (f" ({desc})" if desc else "")
+            + ".",
+            fixes=(
+                "Check the subdomain and your network, wait a minute, and start the connection again.",
+                "See status.zendesk.com if it keeps failing.",
+            ),
         )
 
     if stage == "authorize" or err == "invalid_authorization_request":
         return Explanation(
             kind="invalid_authorization_request",
-            title="Zendesk showed \"Invalid Authorization Request\"",
+            title='Zendesk showed "Invalid Authorization Request"',
             cause="Zendesk refused the consent request before asking for approval. It does this when the "
             "client identifier is unknown, the client is inactive or not confidential, or the redirect URL "
             "does not match.",
@@ -239,8 +317,10 @@ def explain(
         kind="oauth_error",
         title=f"Zendesk returned an OAuth error ({err or 'unknown'})",
         cause=(desc + ".") if desc else "Zendesk gave no description.",
-        fixes=("Check the OAuth client against this checklist and reconnect: "
-               + " ".join(authorization_checklist(redirect)),),
+        fixes=(
+            "Check the OAuth client against this checklist and reconnect: "
+            + " ".join(authorization_checklist(redirect)),
+        ),
     )
 
 
@@ -253,15 +333,15 @@ def refresh_revoked(description: str = "") -> Explanation:
         "OAuth client was revoked, deactivated or its secret regenerated in Admin Center). "
         + (f"Zendesk said: {description!r}. " if description else "")
         + "The data already synced is kept.",
-        fixes=("Reconnect: use Reconnect on the connection page, or run `zensync connect` again with the "
-               "same subdomain; syncing resumes where it stopped.",),
+        fixes=(
+            "Reconnect: use Reconnect on the connection page, or run `zensync connect` again with the "
+            "same subdomain; syncing resumes where it stopped.",
+        ),
         needs_reauth=True,
     )
 
 
-def redirect_mismatch(
-    ours: str, registered: str | None = None, *, description: str = ""
-) -> Explanation:
+def redirect_mismatch(ours: str, registered: str | None = None, *, description: str = "") -> Explanation:
     """Side by side: the redirect URI zensync sends and the one registered in the OAuth client."""
     details = {"redirect URI zensync sends": ours}
     if registered:
@@ -278,10 +358,12 @@ def redirect_mismatch(
         kind="redirect_uri_mismatch",
         title="The redirect URL does not match the OAuth client",
         cause=cause,
-        fixes=(f"In {OAUTH_CLIENTS_PATH}, add exactly {ours} to the client's Redirect URLs and save, "
-               "then reconnect.",
-               "Or run zensync where that registered URL points (`--port`, `--redirect-uri`, or "
-               "`zensync serve --host/--port`)."),
+        fixes=(
+            f"In {OAUTH_CLIENTS_PATH}, add exactly {ours} to the client's Redirect URLs and save, "
+            "then reconnect.",
+            "Or run zensync where that registered URL points (`--port`, `--redirect-uri`, or "
+            "`zensync serve --host/--port`).",
+        ),
         details=details,
     )
 
@@ -298,9 +380,14 @@ def compare_redirect_uris(ours: str, registered: str) -> list[str]:
     if pa.scheme.lower() != pb.scheme.lower():
         out.append(f"scheme {pa.scheme or '(none)'} vs {pb.scheme or '(none)'} (http vs https)")
     if (pa.hostname or "") != (pb.hostname or ""):
-        out.append(f"host {pa.hostname or '(none)'} vs {pb.hostname or '(none)'}"
-                   + (" (localhost and 127.0.0.1 are different to Zendesk)"
-                      if {pa.hostname, pb.hostname} <= {"localhost", "127.0.0.1"} else ""))
+        out.append(
+            f"host {pa.hostname or '(none)'} vs {pb.hostname or '(none)'}"
+            + (
+                " (localhost and 127.0.0.1 are different to Zendesk)"
+                if {pa.hostname, pb.hostname} <= {"localhost", "127.0.0.1"}
+                else ""
+            )
+        )
     if _port(pa) != _port(pb):
         out.append(f"port {_port(pa)} vs {_port(pb)}")
     path_a, path_b = pa.path or "/", pb.path or "/"
@@ -450,35 +537,6 @@ def start_authorization(
 # Tokens
 
 
-@dataclass(frozen=True)
-class TokenSet:
-    """What ``/oauth/tokens`` returns (api-reference.md, "OAuth Tokens for Grant Types", JSON format).
-
-    Legacy non-expiring tokens carry no ``expires_in`` and no ``refresh_token``.
-    """
-
-    access_token: str = field(repr=False)
-    token_type: str = "bearer"
-    scope: str = ""
-    refresh_token: str | None = field(default=None, repr=False)
-    expires_at: float | None = None
-    refresh_token_expires_at: float | None = None
-
-    @classmethod
-    def from_response(cls, body: dict[str, Any], *, now: float | None = None) -> TokenSet:
-        issued = time.time() if now is None else now
-        expires_in = body.get("expires_in")
-        refresh_in = body.get("refresh_token_expires_in")
-        return cls(
-            access_token=str(body["access_token"]),
-            token_type=str(body.get("token_type") or "bearer"),
-            scope=str(body.get("scope") or ""),
-            refresh_token=str(body["refresh_token"]) if body.get("refresh_token") else None,
-            expires_at=issued + float(expires_in) if expires_in else None,
-            refresh_token_expires_at=issued + float(refresh_in) if refresh_in else None,
-        )
-
-
 async def exchange_code(
     base_url: str,
     *,
@@ -504,30 +562,15 @@ async def exchange_code(
         "code_verifier": code_verifier,
         "scope": scope,
     }
-    data = await _post_token(base_url, body, stage="exchange", redirect_uri=redirect_uri,
-                             transport=transport, http_timeout=http_timeout)
-    return TokenSet.from_response(data)
-
-
-async def refresh_tokens(
-    base_url: str,
-    *,
-    client_id: str,
-    client_secret: str,
-    refresh_token: str,
-    transport: httpx.AsyncBaseTransport | None = None,
-    http_timeout: float = 30.0,
-) -> TokenSet:
-    """Trade a refresh token for a new pair (the old pair stops working: persist the new one first)."""
-    body = {
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "client_id": client_id,
-        "client_secret": client_secret,
-    }
-    data = await _post_token(base_url, body, stage="refresh", redirect_uri=None,
-                             transport=transport, http_timeout=http_timeout)
-    return TokenSet.from_response(data)
+    data = await _post_token(
+        base_url,
+        body,
+        stage="exchange",
+        redirect_uri=redirect_uri,
+        transport=transport,
+        http_timeout=http_timeout,
+    )
+    return TokenSet.from_token_response(data)
 
 
 async def _post_token(
@@ -550,38 +593,32 @@ async def _post_token(
     payload = _json_or_none(response)
     if response.status_code in (200, 201) and payload and payload.get("access_token"):
         return payload
-    error, description = token_error_of(response.status_code, payload, response.text)
+    error, description = token_error_of(response)
     raise OAuthError(
         explain(error, description, stage=stage, redirect_uri=redirect_uri),
         status_code=response.status_code,
     )
 
 
-def token_error_of(status: int, payload: dict[str, Any] | None, text: str) -> tuple[str, str]:
+def token_error_of(response: httpx.Response) -> tuple[str, str]:
     """The (error, description) pair of a failed token response, whatever its shape.
 
-    RFC 6749 bodies carry ``error``/``error_description``; Zendesk's API errors use
-    ``error``/``description`` or ``errors[]``; some 4xx bodies are plain text.
+    The body is read by :func:`zensync.zendesk.errors.parse_error_body`, the one reader of
+    Zendesk's error shapes (RFC 6749 ``error``/``error_description``, ``error``/``description``,
+    ``errors[]``, plain text); a body with no code gets one from the status.
     """
-    if payload:
-        err = payload.get("error")
-        if isinstance(err, dict):  # {"error": {"title": ..., "message": ...}}
-            return str(err.get("title") or "oauth_error"), str(err.get("message") or "")
-        if err:
-            desc = payload.get("error_description") or payload.get("description") or ""
-            return str(err), str(desc)
-        errors = payload.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            first = errors[0]
-            detail = first.get("detail") or first.get("title") or ""
-            return str(first.get("code") or "oauth_error"), str(detail)
+    info = parse_error_body(response.content, response.headers.get("content-type", ""))
+    status = response.status_code
+    description = info.description or ""
+    if info.code:
+        return info.code, description
     if status in (401, 403):
-        return "invalid_client", text[:200].strip()
+        return "invalid_client", description
     if status >= 500:
-        return "server_error", f"HTTP {status}"
+        return "server_error", description or f"HTTP {status}"
     if status in (200, 201):
         return "server_error", "the token response had no access_token"
-    return "oauth_error", (text[:200].strip() or f"HTTP {status}")
+    return "oauth_error", description or f"HTTP {status}"
 
 
 def _http(transport: httpx.AsyncBaseTransport | None, http_timeout: float) -> httpx.AsyncClient:
@@ -614,11 +651,12 @@ async def revoke_access_token(
         async with _http(transport, http_timeout) as http:
             response = await http.delete(url, headers={"Authorization": f"Bearer {access_token}"})
     except httpx.HTTPError as exc:
-        raise OAuthError(explain("unreachable", f"{type(exc).__name__} contacting {urlsplit(url).netloc}",
-                                 stage="refresh")) from None
+        raise OAuthError(
+            explain("unreachable", f"{type(exc).__name__} contacting {urlsplit(url).netloc}", stage="refresh")
+        ) from None
     if response.status_code in (200, 204):
         return True
     if response.status_code == 401:
         return False
-    error, description = token_error_of(response.status_code, _json_or_none(response), response.text)
+    error, description = token_error_of(response)
     raise OAuthError(explain(error, description, stage="refresh"), status_code=response.status_code)
