@@ -1,0 +1,959 @@
+"""The ``zensync`` command line: sync, status, search, export, serve, demo (and connections).
+
+Every command resolves its settings the same way (:mod:`zensync.settings`: option > ``ZENSYNC_*``
+environment > ``zensync.toml`` > default), opens the store the same way, and reports failure
+the same way: one line on stderr that says what went wrong and how to fix it, a non-zero exit,
+and the traceback only with ``--verbose``. Secrets are never printed: settings hold them as
+``SecretStr``, and error lines are built from Zendesk's error fields and redacted URLs, never
+from request headers.
+
+Heavy imports (the store, the engine, the service, the simulator) happen inside the commands
+so that ``zensync --help`` stays instant and a broken optional part cannot break the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from zensync.settings import DEFAULT_DB, Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from zensync.config import ZendeskConfig
+    from zensync.store import PageCounts, Store
+    from zensync.sync.report import RunReport
+    from zensync.zendesk.auth import ZendeskAuth
+
+ENTITY_CHOICES = ("ticket", "comment", "user", "organization", "attachment")
+# Streams of the source, and the entity types each one fills (for the progress display).
+STREAM_LABELS = {
+    "organization": "organizations",
+    "user": "users",
+    "ticket": "tickets",
+    "comment": "comments",
+    "attachment": "attachments",
+}
+DEMO_MARKER_CONNECTION = "demo"
+
+app = typer.Typer(
+    name="zensync",
+    help="Keep a complete, searchable copy of a Zendesk account.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+log = logging.getLogger("zensync.cli")
+
+
+class CliError(Exception):
+    """A failure the user can fix; the message already names the fix."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# ---------------------------------------------------------------------------------------------
+# Options shared by several commands
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML config file (default: ./zensync.toml when present).", dir_okay=False),
+]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")]
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLite file or database URL [env ZENSYNC_DB; default ./zensync.db]."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+TypeOption = Annotated[
+    list[str] | None,
+    typer.Option("--type", "-t", help=f"Entity type, repeatable: {', '.join(ENTITY_CHOICES)}."),
+]
+
+
+def fail(message: str, exit_code: int = 1) -> NoReturn:
+    """Stop the command with the one-line error every command reports the same way."""
+    raise CliError(message, exit_code)
+
+
+@contextmanager
+def reporting_errors(verbose: bool) -> Iterator[None]:
+    """Turn any failure into one clear line on stderr and a non-zero exit.
+
+    Typer's own exits pass through; anything else is explained by :func:`explain_error`.
+    Ctrl-C exits 130 after saying that the next run resumes (the engine commits page by page).
+    """
+    _configure_logging(verbose)
+    try:
+        yield
+    except (typer.Exit, typer.Abort):
+        raise
+    except KeyboardInterrupt:
+        err_console.print("Interrupted: what was stored is kept; the next `zensync sync` resumes.")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # every failure ends here, by design
+        if verbose:
+            err_console.print(traceback.format_exc(), markup=False, highlight=False)
+        message, code = explain_error(exc)
+        err_console.print(f"Error: {message}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code) from None
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Warnings always (e.g. a skipped attachment), details with --verbose; on stderr."""
+    from rich.logging import RichHandler
+
+    root = logging.getLogger("zensync")
+    if not any(isinstance(h, RichHandler) for h in root.handlers):
+        handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def explain_error(exc: BaseException) -> tuple[str, int]:
+    """The user-facing sentence for a failure, and the exit code (2: bad input, 1: failure)."""
+    from pydantic import ValidationError
+
+    from zensync.config import InvalidBaseURL, InvalidSubdomain
+    from zensync.store import StoreError, SyncAlreadyRunning
+    from zensync.zendesk import errors as zerrors
+    from zensync.zendesk.oauth import OAuthError
+
+    if isinstance(exc, CliError):
+        return str(exc), exc.exit_code
+    if isinstance(exc, SettingsError):
+        return str(exc), 2
+    if isinstance(exc, InvalidSubdomain):
+        text = str(exc)
+        if exc.suggestion:
+            text = text.removesuffix(f" Use the subdomain only: {exc.suggestion!r}.")
+            text += f" — use --subdomain {exc.suggestion}"
+        return text, 2
+    if isinstance(exc, InvalidBaseURL):
+        return f"{exc} (--base-url / $ZENSYNC_BASE_URL)", 2
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        inner = (first.get("ctx") or {}).get("error")
+        if isinstance(inner, InvalidSubdomain | InvalidBaseURL):
+            return explain_error(inner)
+        return f"{first.get('msg')} ({'.'.join(str(p) for p in first.get('loc', ()))})", 2
+    if isinstance(exc, zerrors.AuthenticationError):
+        return f"Zendesk rejected the credentials: {exc}", 1
+    if isinstance(exc, zerrors.PermissionDenied):
+        return str(exc), 1
+    if isinstance(exc, zerrors.ConnectionFailed):
+        return f"cannot reach Zendesk: {exc} — check --subdomain/--base-url and the network", 1
+    if isinstance(exc, zerrors.ZendeskError):
+        return str(exc), 1
+    if isinstance(exc, OAuthError):
+        return str(exc), 1
+    if isinstance(exc, SyncAlreadyRunning | StoreError):
+        return str(exc), 1
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text} (run again with --verbose for details)", 1
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, unstyled, so it can be piped."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------------------------------
+# Store and account resolution
+
+
+def _sqlite_path(db: str) -> Path | None:
+    """The file behind a plain path or ``sqlite:///`` URL; None for a server URL."""
+    if "://" not in db:
+        return Path(db).expanduser()
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(db)
+    except Exception:
+        return None  # Store.open explains a malformed URL
+    return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+
+def describe_db(db: str) -> str:
+    """The database, safe to print: a server URL loses its password."""
+    if "://" not in db:
+        return db
+    parts = urlsplit(db)
+    if parts.password:
+        netloc = f"{parts.username}:…@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return parts._replace(netloc=netloc).geturl()
+    return db
+
+
+def open_store(db: str, *, must_exist: bool) -> Store:
+    """Open the store; for read-only commands refuse to create an empty SQLite file."""
+    from zensync.store import Store
+
+    path = _sqlite_path(db)
+    if must_exist and path is not None and not path.exists():
+        fail(
+            f"no zensync database at {str(path)!r} — run `zensync sync` (or `zensync demo`) first, "
+            "or point --db / $ZENSYNC_DB at an existing one"
+        )
+    return Store.open(db)
+
+
+@dataclass
+class Account:
+    """Everything needed to reach one Zendesk account."""
+
+    config: ZendeskConfig
+    auth: ZendeskAuth
+    connection_id: str
+    source: str  # how the credentials were given, for messages
+
+
+def account_from_settings(settings: Settings) -> Account | None:
+    """The account given by options/environment/file, or None when no credentials were given."""
+    from zensync.config import ZendeskConfig, normalize_base_url, normalize_subdomain
+    from zensync.zendesk.auth import ApiTokenAuth, BearerAuth
+
+    if not settings.has_explicit_credentials:
+        return None
+    if settings.access_token is not None and (settings.api_token is not None):
+        fail("give either --access-token or --email with --api-token, not both", 2)
+    if settings.access_token is None:
+        if settings.email is None:
+            fail("--api-token needs --email: the Zendesk user the token acts for (e.g. admin@acme.com)", 2)
+        if settings.api_token is None:
+            fail(
+                "--email needs --api-token (Admin Center > Apps and integrations > APIs > Zendesk API), "
+                "or use --access-token",
+                2,
+            )
+    if not settings.subdomain:
+        fail(
+            "--subdomain is required with credentials: the account's name, e.g. --subdomain acme "
+            "for https://acme.zendesk.com",
+            2,
+        )
+    subdomain, notices = normalize_subdomain(settings.subdomain)
+    for notice in notices:
+        err_console.print(f"Note: {notice}", markup=False)
+    base_url = normalize_base_url(settings.base_url) if settings.base_url else None
+    config = ZendeskConfig(
+        subdomain=subdomain, base_url=base_url, exclude_closed_tickets=settings.exclude_closed_tickets
+    )
+    auth: ZendeskAuth
+    if settings.access_token is not None:
+        auth = BearerAuth(settings.access_token.get_secret_value())
+        how = "access token"
+    else:
+        assert settings.email is not None and settings.api_token is not None
+        if "@" not in settings.email:
+            fail(f"--email {settings.email!r} is not an email address — give the Zendesk user's email", 2)
+        auth = ApiTokenAuth(settings.email, settings.api_token.get_secret_value())
+        how = f"API token of {settings.email}"
+    return Account(config=config, auth=auth, connection_id=settings.connection or subdomain, source=how)
+
+
+def no_account_message() -> str:
+    return (
+        "no Zendesk account configured — pass --subdomain with --email and --api-token (or "
+        "--access-token), set ZENSYNC_SUBDOMAIN etc., or connect one with `zensync connect`"
+    )
+
+
+async def stored_account(store: Store, settings: Settings) -> Account:
+    """The account of a stored connection (``--connection NAME``, else the only/first one)."""
+    try:
+        from zensync import connections as conns
+    except ImportError:  # connection management not installed in this build
+        fail(no_account_message(), 2)
+    records = store.list_connections()
+    if not records:
+        fail(no_account_message(), 2)
+    if settings.connection:
+        matches = [r for r in records if settings.connection in (r.id, r.name)]
+        if not matches:
+            known = ", ".join(r.id for r in records)
+            fail(
+                f"no connection {settings.connection!r} in {store.describe()} — known: {known} "
+                "(see `zensync connections`)",
+                2,
+            )
+        record = matches[0]
+    else:
+        record = records[0]
+    config, auth = await conns.account_for(store, record.id)
+    return Account(config=config, auth=auth, connection_id=record.id, source=f"connection {record.id!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress
+
+
+class RateColumn(ProgressColumn):
+    """Entities per second of one entity type."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed else "", style="cyan")
+
+
+class CountColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{int(task.completed):,}", style="bold")
+
+
+class SyncProgress:
+    """Rich progress bars per entity type, fed by the engine's ``progress(stream, counts)``."""
+
+    def __init__(self, console: Console, enabled: bool = True) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<13}"),
+            CountColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+            disable=not enabled,
+        )
+        self.tasks = {t: self.progress.add_task(STREAM_LABELS[t], total=None) for t in STREAM_LABELS}
+
+    def __enter__(self) -> SyncProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for task_id in self.tasks.values():
+            self.progress.update(task_id, total=self.progress.tasks[task_id].completed)
+        self.progress.stop()
+
+    def __call__(self, stream: str, counts: PageCounts) -> None:
+        for entity_type, task_id in self.tasks.items():
+            c = counts[entity_type]  # type: ignore[index]
+            self.progress.update(task_id, completed=c.seen + c.deleted)
+
+
+# ---------------------------------------------------------------------------------------------
+# sync
+
+
+async def _validated(account: Account) -> dict[str, Any]:
+    """Check the credentials and the admin role with one quick request before anything else.
+
+    A short retry budget here makes a wrong host or a closed port fail in seconds; the sync
+    itself uses the client's full retry policy.
+    """
+    from zensync.source import ZendeskSource
+    from zensync.zendesk.client import ZendeskClient
+
+    async with ZendeskClient(
+        account.config, account.auth, max_retries=1, max_total_wait=5.0, timeout=15.0
+    ) as probe:
+        return await ZendeskSource(probe, account.config).validate()
+
+
+async def run_sync(
+    store: Store,
+    account: Account,
+    *,
+    full: bool,
+    attachments: bool,
+    show_progress: bool = True,
+) -> RunReport:
+    """Validate, then run the engine with a progress display; return its report."""
+    from zensync.source import ZendeskSource
+    from zensync.sync.engine import SyncEngine
+    from zensync.zendesk.client import ZendeskClient
+
+    await _validated(account)
+    async with ZendeskClient(account.config, account.auth) as client:
+        source = ZendeskSource(client, account.config)
+        with SyncProgress(err_console, enabled=show_progress) as progress:
+            engine = SyncEngine(
+                store,
+                source,
+                account.connection_id,
+                client=client,
+                download_attachments=attachments,
+                progress=progress,
+            )
+            try:
+                return await engine.run(full=full)
+            except BaseException:
+                if engine.report is not None:
+                    err_console.print(engine.report.render())
+                raise
+
+
+@app.command()
+def sync(
+    db: DbOption = None,
+    subdomain: Annotated[
+        str | None, typer.Option(help="Account subdomain: acme for acme.zendesk.com.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Send requests here instead (a proxy or the simulator).")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="Zendesk user for --api-token.")] = None,
+    api_token: Annotated[
+        str | None, typer.Option(help="API token (prefer $ZENSYNC_API_TOKEN: options show in `ps`).")
+    ] = None,
+    access_token: Annotated[
+        str | None, typer.Option(help="OAuth access token (or $ZENSYNC_ACCESS_TOKEN).")
+    ] = None,
+    connection: Annotated[
+        str | None, typer.Option(help="Stored connection to sync (default: the only/first one).")
+    ] = None,
+    exclude_closed_tickets: Annotated[
+        bool | None,
+        typer.Option("--exclude-closed-tickets/--include-closed-tickets", help="Skip closed tickets."),
+    ] = None,
+    attachments: Annotated[
+        bool | None,
+        typer.Option(
+            "--attachments/--no-attachments", help="Download attachment bytes (default) or metadata only."
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-read everything; remove what Zendesk no longer has.")
+    ] = False,
+    report_json: Annotated[
+        Path | None, typer.Option("--report-json", help="Also write the run report as JSON to this file.")
+    ] = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Copy the account into the database: the first run reads everything, later runs the changes."""
+    with reporting_errors(verbose):
+        settings = load_settings(
+            {
+                "db": db,
+                "subdomain": subdomain,
+                "base_url": base_url,
+                "email": email,
+                "api_token": api_token,
+                "access_token": access_token,
+                "connection": connection,
+                "exclude_closed_tickets": exclude_closed_tickets,
+                "attachments": attachments,
+            },
+            config_file=config,
+        )
+        report = asyncio.run(_sync_command(settings, full=full))
+        console.print(report.render())
+        if report_json is not None:
+            report_json.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+
+
+async def _sync_command(settings: Settings, *, full: bool) -> RunReport:
+    account = account_from_settings(settings)
+    if account is not None:
+        # Credentials are checked before the database is touched: a typo creates no file.
+        await _validated(account)
+        store = open_store(settings.db, must_exist=False)
+    else:
+        store = open_store(settings.db, must_exist=False)
+        account = await stored_account(store, settings)
+    try:
+        err_console.print(
+            f"Syncing {account.config.zendesk_host} ({account.source}) into {describe_db(settings.db)}",
+            markup=False,
+        )
+        return await run_sync(
+            store,
+            account,
+            full=full,
+            attachments=settings.attachments,
+            show_progress=console.is_terminal or err_console.is_terminal,
+        )
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# status
+
+
+def _age(then: datetime | None, now: datetime) -> str:
+    if then is None:
+        return "never"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def cursor_positions(cursor: dict[str, Any] | None) -> dict[str, int]:
+    """Each stream's position in the source cursor as Unix seconds (the export start_time)."""
+    out: dict[str, int] = {}
+    for stream, value in (cursor or {}).items():
+        if (
+            isinstance(value, dict)
+            and isinstance(value.get("start_time"), int | float)
+            and value["start_time"]
+        ):
+            out[stream] = int(value["start_time"])
+    return out
+
+
+def status_data(store: Store) -> dict[str, Any]:
+    """What ``status --json`` prints: stored counts, connections with cursor ages, recent runs."""
+    now = datetime.now(UTC)
+    counts = store.counts()
+    connections = []
+    connection_ids = {r.id for r in store.list_connections()} | {
+        r.connection_id for r in store.list_runs(limit=100)
+    }
+    records = {r.id: r for r in store.list_connections()}
+    for cid in sorted(connection_ids):
+        record = records.get(cid)
+        positions = cursor_positions(store.get_cursor(cid))
+        latest = store.latest_run(cid)
+        last_ok = next((r for r in store.list_runs(cid, limit=50) if r.status == "succeeded"), None)
+        connections.append(
+            {
+                "id": cid,
+                "name": record.name if record else cid,
+                "subdomain": record.subdomain if record else None,
+                "auth_kind": record.auth_kind if record else None,
+                "status": record.status if record else None,
+                "entities": store.counts(cid),
+                "last_run_status": latest.status if latest else None,
+                "last_success_at": last_ok.finished_at if last_ok else None,
+                "data_age_seconds": (
+                    int((now - _aware(last_ok.finished_at)).total_seconds())
+                    if last_ok and last_ok.finished_at
+                    else None
+                ),
+                "cursor": {
+                    stream: {
+                        "position": datetime.fromtimestamp(ts, UTC).isoformat(),
+                        "age_seconds": int(now.timestamp()) - ts,
+                    }
+                    for stream, ts in positions.items()
+                },
+            }
+        )
+    runs = [
+        {
+            "id": r.id,
+            "connection_id": r.connection_id,
+            "mode": r.mode,
+            "status": r.status,
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "duration_seconds": (r.report or {}).get("duration_seconds"),
+            "totals": (r.report or {}).get("totals"),
+            "error": r.error,
+        }
+        for r in store.list_runs(limit=10)
+    ]
+    return {"db": store.describe(), "entities": counts, "connections": connections, "runs": runs}
+
+
+def _aware(value: datetime | None) -> datetime:
+    assert value is not None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@app.command()
+def status(
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """What is stored: counts per type, connections and how fresh their data is, recent runs."""
+    with reporting_errors(verbose):
+        settings = load_settings({"db": db}, config_file=config)
+        with open_store(settings.db, must_exist=True) as store:
+            data = status_data(store)
+        if json_output:
+            print_json(data)
+            return
+        now = datetime.now(UTC)
+        console.print(f"[bold]{escape(data['db'])}[/]")
+        table = Table(title="Stored (live objects)", title_justify="left")
+        for entity_type in ENTITY_CHOICES:
+            table.add_column(STREAM_LABELS[entity_type], justify="right")
+        table.add_row(*(f"{data['entities'][t]:,}" for t in ENTITY_CHOICES))
+        console.print(table)
+        if data["connections"]:
+            conns = Table(title="Connections", title_justify="left")
+            for col in ("connection", "status", "last run", "data as of", "cursor positions"):
+                conns.add_column(col)
+            for c in data["connections"]:
+                cursor = ", ".join(
+                    f"{stream} {_age(datetime.fromisoformat(v['position']), now)}"
+                    for stream, v in c["cursor"].items()
+                )
+                conns.add_row(
+                    c["id"],
+                    c["status"] or "(from options)",
+                    c["last_run_status"] or "–",
+                    _age(c["last_success_at"], now),
+                    cursor or "–",
+                )
+            console.print(conns)
+        if data["runs"]:
+            runs = Table(title="Recent runs", title_justify="left")
+            for col in ("#", "connection", "mode", "status", "started", "took", "changes", "error"):
+                runs.add_column(col)
+            for r in data["runs"]:
+                totals = r["totals"] or {}
+                changes = (
+                    f"+{totals.get('inserted', 0)} ~{totals.get('updated', 0)} -{totals.get('deleted', 0)}"
+                    if totals
+                    else "–"
+                )
+                took = f"{r['duration_seconds']:.1f}s" if r["duration_seconds"] is not None else "–"
+                runs.add_row(
+                    str(r["id"]),
+                    r["connection_id"],
+                    r["mode"],
+                    r["status"],
+                    _age(r["started_at"], now),
+                    took,
+                    changes,
+                    (r["error"] or "")[:80],
+                )
+            console.print(runs)
+        else:
+            console.print("No sync has run yet: `zensync sync`.")
+
+
+# ---------------------------------------------------------------------------------------------
+# search
+
+
+def _check_types(types: list[str] | None) -> list[str] | None:
+    if not types:
+        return None
+    normalised = []
+    for value in types:
+        for part in value.split(","):
+            name = part.strip().lower().rstrip("s") if part.strip().lower() != "status" else part
+            if name not in ENTITY_CHOICES:
+                fail(f"unknown --type {part!r} — use one of: {', '.join(ENTITY_CHOICES)}", 2)
+            normalised.append(name)
+    return normalised
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find (any text).")],
+    types: TypeOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=1000, help="At most this many results.")
+    ] = 20,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Full-text search over tickets, comments, users, organizations and attachment names."""
+    with reporting_errors(verbose):
+        wanted = _check_types(types)
+        settings = load_settings({"db": db}, config_file=config)
+        with open_store(settings.db, must_exist=True) as store:
+            hits = store.search(query, types=wanted, limit=limit)
+        if json_output:
+            print_json([hit.to_dict() for hit in hits])
+            return
+        print_hits(hits, query)
+
+
+def print_hits(hits: list[Any], query: str) -> None:
+    if not hits:
+        console.print(f"No results for {query!r}.", markup=False)
+        return
+    for n, hit in enumerate(hits, 1):
+        title = Text(f"{n:>2}. ", style="dim")
+        title.append(f"[{hit.entity_type}] ", style="magenta")
+        title.append(hit.name or hit.entity_id, style="bold")
+        console.print(title)
+        snippet = Text("    ")
+        for text, matched in hit.snippet_parts:
+            snippet.append(text, style="bold yellow" if matched else None)
+        console.print(snippet)
+        if hit.web_url:
+            console.print(Text("    " + hit.web_url, style=f"link {hit.web_url} blue"))
+
+
+# ---------------------------------------------------------------------------------------------
+# export
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", "-f", help="Output format (jsonl).")] = "jsonl",
+    types: TypeOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.", dir_okay=False)
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Stream stored entities out, one JSON object per line (the stored entity), in constant memory."""
+    with reporting_errors(verbose):
+        if format.lower() != "jsonl":
+            fail(f"unknown --format {format!r} — the supported format is jsonl", 2)
+        wanted = _check_types(types) or list(ENTITY_CHOICES)
+        settings = load_settings({"db": db}, config_file=config)
+        with open_store(settings.db, must_exist=True) as store:
+            written = 0
+            target = output.open("w", encoding="utf-8") if output is not None else sys.stdout
+            try:
+                for entity_type in wanted:
+                    for entity in store.iter_entities(None, entity_type):  # type: ignore[arg-type]
+                        # The stored entity as JSON, led by its type so mixed exports stay
+                        # self-describing (entity_type is a class attribute, not a field).
+                        line = entity.model_dump_json()
+                        target.write(f'{{"entity_type":"{entity_type}",{line[1:]}\n')
+                        written += 1
+            finally:
+                if output is not None:
+                    target.close()
+                else:
+                    target.flush()
+        if output is not None:
+            err_console.print(f"Wrote {written:,} entities to {output}", markup=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# serve
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    db: DbOption = None,
+    zendesk_base_url: Annotated[
+        str | None, typer.Option(help="Send Zendesk requests here (the simulator or a proxy).")
+    ] = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Run the web service: source-connections API, OAuth callback and the search page."""
+    with reporting_errors(verbose):
+        settings = load_settings({"db": db, "base_url": zendesk_base_url}, config_file=config)
+        try:
+            from zensync.service import app as service_app
+        except ImportError as exc:
+            fail(f"the web service is not available in this installation ({exc})")
+        import uvicorn
+
+        factory = getattr(service_app, "create_app", None)
+        if factory is None:
+            fail("the web service does not provide create_app()")
+        application = factory(db=settings.db, zendesk_base_url=settings.base_url)
+        uvicorn.run(application, host=host, port=port, log_level="debug" if verbose else "info")
+
+
+# ---------------------------------------------------------------------------------------------
+# demo
+
+
+def _is_demo_store(path: Path) -> bool:
+    """Whether an existing file is a zensync database holding only demo data."""
+    from zensync.store import Store
+
+    try:
+        with Store.open(path, migrate_schema=False) as store:
+            ids = {r.id for r in store.list_connections()} | {
+                r.connection_id for r in store.list_runs(limit=1000)
+            }
+    except Exception:
+        return False
+    return ids <= {DEMO_MARKER_CONNECTION}
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        Path,
+        typer.Option(
+            "--db", help="SQLite file for the demo (replaced if it holds an earlier demo).", dir_okay=False
+        ),
+    ] = Path(DEFAULT_DB),
+    tickets: Annotated[int, typer.Option(min=10, max=20000, help="Tickets in the simulated account.")] = 300,
+    minute_seconds: Annotated[
+        float, typer.Option(min=0.1, help="Length of a rate-limit minute in the simulator, in seconds.")
+    ] = 2.0,
+    attachments: Annotated[bool, typer.Option("--attachments/--no-attachments")] = True,
+    verbose: VerboseOption = False,
+) -> None:
+    """Sync a simulated Zendesk account end to end: OAuth consent, full sync, report, a search."""
+    with reporting_errors(verbose):
+        if db.exists() and not _is_demo_store(db):
+            fail(
+                f"{str(db)!r} already holds data that is not from the demo — refusing to replace it; "
+                "use --db demo.db",
+                2,
+            )
+        _remove_sqlite(db)
+        asyncio.run(_demo(db, tickets=tickets, minute_seconds=minute_seconds, attachments=attachments))
+
+
+def _remove_sqlite(path: Path) -> None:
+    import shutil
+
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    blobs = Path(f"{path}.blobs")
+    if blobs.is_dir():
+        shutil.rmtree(blobs)
+
+
+async def _demo(db: Path, *, tickets: int, minute_seconds: float, attachments: bool) -> None:
+    try:
+        from zendesk_simulator.testing import running_simulator
+    except ImportError as exc:
+        fail(f"the bundled Zendesk simulator is not installed ({exc}) — run `make setup`")
+    from zensync.config import ZendeskConfig
+    from zensync.store import Store
+    from zensync.zendesk import oauth
+    from zensync.zendesk.auth import OAuthTokenAuth, TokenSet
+
+    err_console.print(
+        f"Starting a simulated Zendesk account ({tickets:,} tickets, Enterprise plan, "
+        f"a rate-limit minute of {minute_seconds:g} s)…",
+        markup=False,
+    )
+    with running_simulator(
+        tickets=tickets, plan="enterprise", minute_seconds=minute_seconds, auto_consent=True
+    ) as sim:
+        config = ZendeskConfig(subdomain=sim.subdomain, base_url=sim.base_url)
+        tokens = await authorize_with_consent(sim.base_url, sim.oauth_client_id, sim.oauth_client_secret)
+        err_console.print("Connected through OAuth consent (authorization code + PKCE).", markup=False)
+
+        async def keep(new: TokenSet) -> None:
+            """The demo's tokens live only as long as its simulator: nothing to persist."""
+
+        auth = OAuthTokenAuth(
+            sim.base_url + oauth.TOKEN_PATH,
+            sim.oauth_client_id,
+            sim.oauth_client_secret,
+            tokens.access_token,
+            tokens.refresh_token,
+            tokens.expires_at,
+            keep,
+            scope=tokens.scope,
+        )
+        account = Account(config=config, auth=auth, connection_id=DEMO_MARKER_CONNECTION, source="OAuth")
+        with Store.open(db) as store:
+            report = await run_sync(
+                store, account, full=True, attachments=attachments, show_progress=err_console.is_terminal
+            )
+            console.print(report.render())
+            truth = sim.truth()
+            phrases = truth.get("phrases") or []
+            query = phrases[0] if phrases else "refund"
+            console.print(f"\nSample search: zensync search {json.dumps(query)} --db {db}")
+            print_hits(store.search(query, limit=5), query)
+            stored = store.counts(DEMO_MARKER_CONNECTION)
+        match = all(stored.get(t) == truth.get(t) for t in ENTITY_CHOICES)  # type: ignore[call-overload]
+        console.print(
+            f"\nStored {', '.join(f'{stored[t]:,} {STREAM_LABELS[t]}' for t in ENTITY_CHOICES)}"  # type: ignore[index]
+            f" — {'equal to' if match else 'DIFFERENT from'} the simulator's own counts."
+        )
+    console.print(
+        f"\nThe copy stays in {db}: try `zensync status --db {db}` or `zensync search WORDS --db {db}`. "
+        "For a real account: `zensync sync --subdomain YOURS` with ZENSYNC_EMAIL and ZENSYNC_API_TOKEN "
+        "(or `zensync connect`)."
+    )
+    if not match:
+        fail("the demo's stored counts differ from the simulator's")
+
+
+async def authorize_with_consent(base_url: str, client_id: str, client_secret: str) -> Any:
+    """A real authorization-code + PKCE exchange against a server that approves consent itself.
+
+    The simulator's ``auto_consent`` answers the consent URL with the redirect a browser would
+    follow after "Allow"; the code and state are read from that redirect's ``Location``, the
+    state is checked, and the code is exchanged at ``/oauth/tokens`` (api-reference.md, "OAuth
+    Tokens for Grant Types", "Authorization code grant type").
+    """
+    import httpx
+
+    from zensync.zendesk import oauth
+
+    request = oauth.start_authorization(base_url, client_id, oauth.DEFAULT_REDIRECT_URI)
+    async with httpx.AsyncClient(follow_redirects=False, timeout=30.0) as http:
+        response = await http.get(request.url)
+    location = response.headers.get("location", "")
+    if response.status_code not in (301, 302, 303, 307) or not location.startswith(request.redirect_uri):
+        fail(f"the simulator did not approve consent (HTTP {response.status_code}) — is auto-consent on?")
+    from urllib.parse import parse_qs
+
+    params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    if "error" in params:
+        raise oauth.OAuthError(
+            oauth.explain(params["error"], params.get("error_description"), stage="callback")
+        )
+    if not oauth.state_matches(params.get("state", ""), request.state_hash):
+        raise oauth.OAuthError(oauth.explain("state_invalid", stage="state"))
+    return await oauth.exchange_code(
+        base_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        code=params.get("code", ""),
+        redirect_uri=request.redirect_uri,
+        code_verifier=request.code_verifier,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _register_connections() -> None:
+    """Add ``connect``, ``connections`` and ``disconnect`` when connection management exists."""
+    try:
+        from zensync import cli_connections
+    except ImportError:
+        return
+    cli_connections.register(app)
+
+
+_register_connections()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    started = time.monotonic()
+    try:
+        app()
+    finally:
+        log.debug("zensync finished in %.1f s", time.monotonic() - started)
+
+
+if __name__ == "__main__":
+    main()
