@@ -171,6 +171,13 @@ def explain_error(exc: BaseException) -> tuple[str, int]:
         return str(exc), 1
     if isinstance(exc, SyncAlreadyRunning | StoreError):
         return str(exc), 1
+    from zensync.connections import ConnectionProblem
+    from zensync.secrets import SecretKeyError
+
+    if isinstance(exc, ConnectionProblem):
+        return str(exc), 2 if exc.status in (404, 422) else 1
+    if isinstance(exc, SecretKeyError):
+        return str(exc), 1
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text} (run again with --verbose for details)", 1
 
@@ -281,31 +288,6 @@ def no_account_message() -> str:
         "no Zendesk account configured — pass --subdomain with --email and --api-token (or "
         "--access-token), set ZENSYNC_SUBDOMAIN etc., or connect one with `zensync connect`"
     )
-
-
-async def stored_account(store: Store, settings: Settings) -> Account:
-    """The account of a stored connection (``--connection NAME``, else the only/first one)."""
-    try:
-        from zensync import connections as conns
-    except ImportError:  # connection management not installed in this build
-        fail(no_account_message(), 2)
-    records = store.list_connections()
-    if not records:
-        fail(no_account_message(), 2)
-    if settings.connection:
-        matches = [r for r in records if settings.connection in (r.id, r.name)]
-        if not matches:
-            known = ", ".join(r.id for r in records)
-            fail(
-                f"no connection {settings.connection!r} in {store.describe()} — known: {known} "
-                "(see `zensync connections`)",
-                2,
-            )
-        record = matches[0]
-    else:
-        record = records[0]
-    config, auth = await conns.account_for(store, record.id)
-    return Account(config=config, auth=auth, connection_id=record.id, source=f"connection {record.id!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -470,27 +452,46 @@ def sync(
 
 async def _sync_command(settings: Settings, *, full: bool) -> RunReport:
     account = account_from_settings(settings)
-    if account is not None:
-        # Credentials are checked before the database is touched: a typo creates no file.
-        await _validated(account)
-        store = open_store(settings.db, must_exist=False)
-    else:
-        store = open_store(settings.db, must_exist=False)
-        account = await stored_account(store, settings)
-    try:
+    show = err_console.is_terminal
+    if account is None:
+        return await _sync_stored_connection(settings, full=full, show_progress=show)
+    # Credentials are checked before the database is touched: a typo creates no file.
+    await _validated(account)
+    with open_store(settings.db, must_exist=False) as store:
         err_console.print(
             f"Syncing {account.config.zendesk_host} ({account.source}) into {describe_db(settings.db)}",
             markup=False,
         )
-        return await run_sync(
-            store,
-            account,
-            full=full,
-            attachments=settings.attachments,
-            show_progress=console.is_terminal or err_console.is_terminal,
+        return await run_sync(store, account, full=full, attachments=settings.attachments, show_progress=show)
+
+
+async def _sync_stored_connection(settings: Settings, *, full: bool, show_progress: bool) -> RunReport:
+    """Sync a connection made with `zensync connect` or the web page (tokens sealed in the store).
+
+    The connection manager refreshes OAuth tokens, persists rotated ones before use, and marks
+    the connection ``needs_reauth`` when Zendesk refuses it for good.
+    """
+    from zensync.connections import ConnectionManager
+    from zensync.secrets import SecretBox
+
+    path = _sqlite_path(settings.db)
+    if path is not None and not path.exists():
+        fail(no_account_message(), 2)
+    with open_store(settings.db, must_exist=False) as store:
+        records = store.list_connections()
+        if not records:
+            fail(no_account_message(), 2)
+        manager = ConnectionManager(store, SecretBox.from_environment())
+        record = manager.get(settings.connection) if settings.connection else records[0]
+        err_console.print(
+            f"Syncing {record.subdomain}.zendesk.com (connection {record.id!r}) "
+            f"into {describe_db(settings.db)}",
+            markup=False,
         )
-    finally:
-        store.close()
+        with SyncProgress(err_console, enabled=show_progress) as progress:
+            return await manager.sync(
+                record.id, full=full, download_attachments=settings.attachments, progress=progress
+            )
 
 
 # ---------------------------------------------------------------------------------------------
