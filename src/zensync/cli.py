@@ -876,8 +876,10 @@ async def _demo(db: Path, *, tickets: int, minute_seconds: float, attachments: b
             )
             console.print(report.render())
             truth = sim.truth()
-            phrases = truth.get("phrases") or []
-            query = phrases[0] if phrases else "refund"
+            # The simulator seeds known phrases (truth()["phrases"]); a comment's is the best show.
+            phrases = [p for p in truth.get("phrases") or [] if isinstance(p, dict) and p.get("phrase")]
+            comment = [p for p in phrases if p.get("type") == "comment"]
+            query = str((comment or phrases or [{"phrase": "refund"}])[0]["phrase"])
             console.print(f"\nSample search: zensync search {json.dumps(query)} --db {db}")
             print_hits(store.search(query, limit=5), query)
             stored = store.counts(DEMO_MARKER_CONNECTION)

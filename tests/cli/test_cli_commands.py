@@ -1,0 +1,136 @@
+"""sync → status → search → export through the real console script, against the simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ENTITY_TYPES = ("ticket", "comment", "user", "organization", "attachment")
+
+
+def test_status_counts_equal_the_simulators_truth(
+    simulator: Any, synced_db: Path, cli: Any, tmp_path: Path
+) -> None:
+    truth = simulator.truth()
+    result = cli.run("status", "--json", "--db", str(synced_db), cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    data = result.json()
+    assert {t: data["entities"][t] for t in ENTITY_TYPES} == {t: truth[t] for t in ENTITY_TYPES}
+    assert truth["ticket"] > 0 and truth["comment"] > truth["ticket"] and truth["attachment"] > 0
+    # The run is recorded, and the default connection is named after the subdomain.
+    assert data["runs"][0]["status"] == "succeeded"
+    assert data["runs"][0]["mode"] == "full"
+    assert [c["id"] for c in data["connections"]] == [simulator.subdomain]
+    assert data["connections"][0]["cursor"], "cursor positions are reported"
+
+
+def test_status_human_output_and_env_db(synced_db: Path, cli: Any, tmp_path: Path) -> None:
+    result = cli.run("status", cwd=tmp_path, env=cli.env(ZENSYNC_DB=str(synced_db)))
+    assert result.code == 0, result.stderr
+    assert "tickets" in result.stdout and "Recent runs" in result.stdout
+    assert "succeeded" in result.stdout
+
+
+def test_search_finds_each_seeded_phrase_with_an_agent_link(
+    simulator: Any, synced_db: Path, cli: Any, tmp_path: Path
+) -> None:
+    phrases = simulator.truth()["phrases"]
+    assert phrases, "the simulated account seeds search phrases"
+    for phrase in phrases:
+        result = cli.run("search", phrase["phrase"], "--json", "--db", str(synced_db), cwd=tmp_path)
+        assert result.code == 0, result.stderr
+        hits = result.json()
+        match = [h for h in hits if h["entity_type"] == phrase["type"] and h["id"] == phrase["id"]]
+        assert match, f"{phrase} not among {[(h['entity_type'], h['id']) for h in hits]}"
+        if phrase["type"] in ("ticket", "comment", "attachment"):
+            ticket_id = phrase.get("ticket_id", phrase["id"])
+            assert (
+                match[0]["web_url"] == f"https://{simulator.subdomain}.zendesk.com/agent/tickets/{ticket_id}"
+            )
+
+
+def test_search_human_output_shows_snippet_and_link(
+    simulator: Any, synced_db: Path, cli: Any, tmp_path: Path
+) -> None:
+    phrase = next(p for p in simulator.truth()["phrases"] if p["type"] == "comment")
+    result = cli.run(
+        "search", phrase["phrase"], "--type", "comment", "--limit", "3", "--db", str(synced_db), cwd=tmp_path
+    )
+    assert result.code == 0, result.stderr
+    assert "[comment]" in result.stdout
+    assert f"/agent/tickets/{phrase['ticket_id']}" in result.stdout
+    assert "capacitor" in result.stdout.lower()
+
+
+def test_search_rejects_an_unknown_type(synced_db: Path, cli: Any, tmp_path: Path) -> None:
+    result = cli.run("search", "x", "--type", "tickte", "--db", str(synced_db), cwd=tmp_path)
+    assert result.code == 2
+    assert result.error_lines == [
+        "Error: unknown --type 'tickte' — use one of: ticket, comment, user, organization, attachment"
+    ]
+
+
+def test_export_jsonl_line_counts(simulator: Any, synced_db: Path, cli: Any, tmp_path: Path) -> None:
+    truth = simulator.truth()
+    result = cli.run("export", "--format", "jsonl", "--type", "ticket", "--db", str(synced_db), cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == truth["ticket"]
+    first = json.loads(lines[0])
+    assert first["entity_type"] == "ticket" and isinstance(first["id"], int) and "subject" in first
+    assert len({json.loads(line)["id"] for line in lines}) == truth["ticket"]
+
+    out = tmp_path / "all.jsonl"
+    result = cli.run("export", "--output", str(out), "--db", str(synced_db), cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    per_type: dict[str, int] = {}
+    with out.open() as handle:
+        for line in handle:
+            kind = json.loads(line)["entity_type"]
+            per_type[kind] = per_type.get(kind, 0) + 1
+    assert per_type == {t: truth[t] for t in ENTITY_TYPES}
+
+
+def test_second_sync_is_incremental_and_changes_nothing(
+    simulator: Any, synced_db: Path, cli: Any, tmp_path: Path
+) -> None:
+    db = cli.copy_db(synced_db, tmp_path)
+    report = tmp_path / "report.json"
+    result = cli.run(
+        "sync",
+        "--db",
+        str(db),
+        *cli.sim_args(simulator),
+        "--report-json",
+        str(report),
+        cwd=tmp_path,
+        env=cli.sim_env(simulator),
+    )
+    assert result.code == 0, result.stderr
+    data = json.loads(report.read_text())
+    assert data["mode"] == "incremental" and data["status"] == "succeeded"
+    assert data["totals"]["inserted"] == 0 and data["totals"]["deleted"] == 0
+    assert "incremental" in result.stdout.lower()  # the rendered report
+    assert cli.stored_counts(db, tmp_path) == {t: simulator.truth()[t] for t in ENTITY_TYPES}
+
+
+def test_secrets_never_printed(simulator: Any, tmp_path: Path, cli: Any) -> None:
+    env = cli.sim_env(simulator)
+    result = cli.run(
+        "sync",
+        "--db",
+        str(tmp_path / "s.db"),
+        *cli.sim_args(simulator),
+        "--no-attachments",
+        "--verbose",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.code == 0, result.stderr
+    assert simulator.api_token not in result.stdout + result.stderr
+    # Metadata only: no attachment bytes were stored.
+    blobs = tmp_path / "s.db.blobs"
+    assert not blobs.exists() or not any(
+        p.is_file() and p.stat().st_size > 0 for p in blobs.rglob("*") if p.parent.name != "tmp"
+    )
