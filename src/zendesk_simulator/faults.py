@@ -1,11 +1,11 @@
 """Fault injection: the failures a real Zendesk and its load balancers produce now and then.
 
-Each metered request (`/api/v2/...`, `/attachments/...`) gets a sequence number; whether it
-is faulted, and how, is drawn from an RNG seeded with ``(config.seed, sequence number)``. The
-same seed and the same request order therefore give the same faults, and a retry is a new
-request with a new draw. On top of that, a request (same method, path and query) that was
-faulted ``MAX_CONSECUTIVE_FAULTS`` times in a row is let through, so a client that retries
-always gets its answer.
+Each API request (`/api/v2/...`, `/attachments/...`, and the pre-signed storage download under
+`/attachment-storage/...`) gets a sequence number; whether it is faulted, and how, is drawn
+from an RNG seeded with ``(config.seed, sequence number)``. The same seed and the same request
+order therefore give the same faults, and a retry is a new request with a new draw. On top of
+that, a request (same method, path and query) that was faulted ``MAX_CONSECUTIVE_FAULTS`` times
+in a row is let through, so a client that retries always gets its answer.
 
 Kinds (``config.fault_kinds``):
 
@@ -35,7 +35,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .config import SimulatorConfig
-from .stats import Stats, is_metered_path
+from .stats import Stats, is_faultable_path
 
 KNOWN_KINDS = frozenset({"500", "502", "503", "429", "slow", "drop", "truncate"})
 MAX_CONSECUTIVE_FAULTS = 2
@@ -123,7 +123,7 @@ class FaultMiddleware:
         return kind
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.config.fault_rate <= 0 or scope["type"] != "http" or not is_metered_path(scope["path"]):
+        if self.config.fault_rate <= 0 or scope["type"] != "http" or not is_faultable_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]

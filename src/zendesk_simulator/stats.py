@@ -22,15 +22,22 @@ import threading
 from collections import Counter
 from typing import Any
 
-# Paths that carry API traffic: the rate limiter and the fault injector act on these only.
-# `/attachments/` covers `content_url` (`/attachments/token/{token}/?name=...`) and the
-# pre-signed download it redirects to when that is served under the same prefix.
+# Paths that carry API traffic: the rate limiter meters these only. `/attachments/` covers
+# `content_url` (`/attachments/token/{token}/?name=...`).
 METERED_PREFIXES: tuple[str, ...] = ("/api/v2/", "/attachments/")
+# The fault injector also strikes the pre-signed storage download `content_url` redirects to
+# (storage fails too), which Zendesk does not rate-limit.
+FAULTABLE_PREFIXES: tuple[str, ...] = (*METERED_PREFIXES, "/attachment-storage/")
 
 
 def is_metered_path(path: str) -> bool:
-    """True for paths that draw on rate limits and may be faulted."""
+    """True for paths that draw on rate limits and are counted in the stats."""
     return path.startswith(METERED_PREFIXES)
+
+
+def is_faultable_path(path: str) -> bool:
+    """True for paths the fault injector may strike: API traffic and attachment storage."""
+    return path.startswith(FAULTABLE_PREFIXES)
 
 
 _NUMERIC = re.compile(r"^\d+(?:,\d+)*$")
