@@ -129,12 +129,16 @@ def build_app(config: SimulatorConfig, writes: list[str]) -> tuple[Any, OAuthSer
         token = request.path_params["token"]
         return Response((token * 200).encode(), media_type="application/octet-stream")
 
+    async def storage(request: Request) -> Response:
+        return Response(b"stored bytes", media_type="application/octet-stream")
+
     async def truth(request: Request) -> Response:
         return JSONResponse({"ok": True})
 
     routes = [
         *oauth.routes(),
         Route("/attachments/token/{token}/", attachment),
+        Route("/attachment-storage/{token}/{name:path}", storage),
         Route("/_simulator/truth", truth),
         Route("/api/v2/{path:path}", echo, methods=["GET", "POST", "PUT", "DELETE"]),
     ]

@@ -101,6 +101,18 @@ def test_truncated_body_announces_full_length_but_sends_half() -> None:
         assert body == full[: len(full) // 2]
 
 
+def test_storage_downloads_are_faulted_but_not_metered() -> None:
+    with (
+        serve(faulty(("503",))) as sim,
+        httpx.Client(base_url=sim.base_url) as http,
+    ):
+        path = "/attachment-storage/tok123/report.pdf"
+        assert [http.get(path).status_code for _ in range(3)] == [503, 503, 200]
+        assert http.get(path).status_code == 503  # the success ended the streak
+    assert sim.stats.snapshot()["faults"] == 3
+    assert sim.stats.snapshot()["requests"] == {}
+
+
 def test_faulted_writes_are_not_applied() -> None:
     with (
         serve(faulty(("500", "truncate"), seed=3)) as sim,
