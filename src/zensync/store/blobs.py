@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable
@@ -55,13 +56,15 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
-    def temp_file(self) -> Path:
-        """A fresh temporary file on the same filesystem, for a download to be ``put`` later."""
+    def temp_dir(self) -> Path:
+        """A fresh private folder on the same filesystem, for one download to be ``put`` later.
+
+        One folder per download: two attachments with the same bytes downloaded at once
+        must not share a temporary path.
+        """
         folder = self.root / TMP_DIR
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=folder, prefix="download-")
-        os.close(fd)
-        return Path(name)
+        return Path(tempfile.mkdtemp(dir=folder, prefix="download-"))
 
     def put(self, tmp_path: Path, sha256: str) -> Path:
         """Move ``tmp_path`` to its place by atomic rename (or drop it if already stored)."""
@@ -88,12 +91,16 @@ class BlobStore:
         for folder in self._root.iterdir():
             if not folder.is_dir():
                 continue
-            for file in folder.iterdir():
-                name_ok = folder.name == TMP_DIR or (_SHA256_RE.match(file.name) and file.name not in keep)
-                if not name_ok:
+            for entry in folder.iterdir():
+                stale_tmp = folder.name == TMP_DIR
+                if not stale_tmp and (not _SHA256_RE.match(entry.name) or entry.name in keep):
                     continue
                 with contextlib.suppress(FileNotFoundError):
-                    if file.stat().st_mtime < cutoff:
-                        file.unlink()
-                        removed += 1
+                    if entry.stat().st_mtime >= cutoff:
+                        continue
+                    if entry.is_dir():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink()
+                    removed += 1
         return removed

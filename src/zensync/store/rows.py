@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from zensync.entities import ENTITY_CLASSES, EntityType, ZendeskEntity
+from zensync.store.schema import RawJSON
 
 # Longest text indexed per row: PostgreSQL refuses tsvectors over 1 MB, and nobody searches
 # for a word a hundred thousand characters into a comment.
@@ -100,7 +101,7 @@ def entity_row(
     }
     for column in TYPED_COLUMNS[entity_type]:
         row[column] = _typed(column, getattr(entity, column, None))
-    row["data"] = entity.model_dump(mode="json")
+    row["data"] = RawJSON(entity.model_dump_json())
     row["search_text"] = clip_search_text(entity.search_text())
     row["content_hash"] = content_hash
     row["synced_at"] = synced_at

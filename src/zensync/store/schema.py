@@ -10,6 +10,7 @@ correctly in plain SQL.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +46,18 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class RawJSON(str):
+    """JSON text produced already (pydantic's ``model_dump_json``, written in Rust): stored
+    as is instead of being parsed back and dumped again by the database driver."""
+
+
+def dump_json(value: Any) -> str:
+    """The engines' ``json_serializer``: RawJSON passes through, anything else is dumped."""
+    if isinstance(value, RawJSON):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def json_type() -> sa.types.TypeEngine[Any]:

@@ -49,6 +49,7 @@ from zensync.store.schema import (
     attachments,
     comments,
     connections,
+    dump_json,
     oauth_states,
     sync_runs,
     sync_state,
@@ -66,11 +67,6 @@ _UNSET: Any = object()
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def check_connection_id(connection_id: str) -> str:
@@ -125,7 +121,9 @@ class Store:
             scheme = target.split("://", 1)[0].lower()
             if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
                 url = make_url("postgresql+psycopg://" + target.split("://", 1)[1])
-                engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+                engine = sa.create_engine(
+                    url, pool_pre_ping=True, hide_parameters=True, json_serializer=dump_json
+                )
             elif scheme == "sqlite" or scheme.startswith("sqlite+"):
                 database = make_url(target).database
                 if not database or database == ":memory:":
@@ -220,6 +218,19 @@ class Store:
         with self._engine.connect() as conn:
             yield conn
 
+    def _chunks(self, values: Sequence[int]) -> Iterator[Sequence[int]]:
+        """Id lists small enough for SQLite's parameter limit; PostgreSQL takes one array."""
+        size = max(len(values), 1) if self.dialect == "postgresql" else CHUNK
+        for start in range(0, len(values), size):
+            yield values[start : start + size]
+
+    def _in(self, column: sa.ColumnElement[int], ids: Sequence[int]) -> sa.ColumnElement[bool]:
+        """``column IN ids``; on PostgreSQL ``= ANY(array)``: one parameter, one cached plan
+        instead of a statement with hundreds of placeholders to parse and plan every time."""
+        if self.dialect == "postgresql":
+            return column == sa.any_(sa.bindparam(None, list(ids), type_=pg_dialect.ARRAY(sa.BigInteger)))
+        return column.in_(ids)
+
     def _insert(self, table: sa.Table) -> Any:
         return (pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert)(table)
 
@@ -288,8 +299,10 @@ class Store:
         stored: dict[int, tuple[str, str | None]] = {}
         columns: list[sa.ColumnElement[Any]] = [table.c.id, table.c.content_hash]
         columns.append(table.c.content_sha256 if is_attachment else sa.null())
-        for chunk in _chunks(ids):
-            query = sa.select(*columns).where(table.c.connection_id == connection_id, table.c.id.in_(chunk))
+        for chunk in self._chunks(ids):
+            query = sa.select(*columns).where(
+                table.c.connection_id == connection_id, self._in(table.c.id, chunk)
+            )
             for row in conn.execute(query):
                 stored[int(row[0])] = (row[1], row[2])
         changed: list[dict[str, Any]] = []
@@ -323,10 +336,10 @@ class Store:
             )
             conn.execute(stmt, changed)
         if unchanged and run_id is not None:
-            for chunk in _chunks(unchanged):
+            for chunk in self._chunks(unchanged):
                 conn.execute(
                     sa.update(table)
-                    .where(table.c.connection_id == connection_id, table.c.id.in_(chunk))
+                    .where(table.c.connection_id == connection_id, self._in(table.c.id, chunk))
                     .values(last_seen_run=run_id)
                 )
 
@@ -369,8 +382,8 @@ class Store:
         for entity_type in _SWEEP_ORDER:
             ids = sorted(set(by_type.get(entity_type, [])))
             table = ENTITY_TABLES[entity_type]
-            for chunk in _chunks(ids):
-                self._delete_where(conn, connection_id, entity_type, table.c.id.in_(chunk), counts)
+            for chunk in self._chunks(ids):
+                self._delete_where(conn, connection_id, entity_type, self._in(table.c.id, chunk), counts)
 
     def _sweep(
         self,
@@ -475,11 +488,11 @@ class Store:
         """Attachment id → SHA-256 of its stored bytes, for those already downloaded."""
         found: dict[int, str] = {}
         with self._read() as conn:
-            for chunk in _chunks(list(ids)):
+            for chunk in self._chunks(list(ids)):
                 for row in conn.execute(
                     sa.select(attachments.c.id, attachments.c.content_sha256).where(
                         attachments.c.connection_id == connection_id,
-                        attachments.c.id.in_(chunk),
+                        self._in(attachments.c.id, chunk),
                         attachments.c.content_sha256.is_not(None),
                     )
                 ):
@@ -852,8 +865,8 @@ class Store:
     def has_blob(self, sha256: str) -> bool:
         return self._blobs.exists(sha256)
 
-    def blob_temp_file(self) -> Path:
-        return self._blobs.temp_file()
+    def blob_temp_dir(self) -> Path:
+        return self._blobs.temp_dir()
 
     def put_blob(self, tmp_path: Path, sha256: str) -> Path:
         return self._blobs.put(tmp_path, sha256)
@@ -928,6 +941,7 @@ def _sqlite_engine(path: Path) -> Engine:
     engine = sa.create_engine(
         f"sqlite+pysqlite:///{path}",
         hide_parameters=True,
+        json_serializer=dump_json,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
     )
 

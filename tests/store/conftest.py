@@ -1,0 +1,52 @@
+"""Fixtures: every store test runs against an SQLite file and a real PostgreSQL server.
+
+The PostgreSQL server is a throwaway one (``zensync.store.testing``), started once per test
+session; each test gets its own database, dropped afterwards. Without PostgreSQL binaries the
+PostgreSQL half is skipped on a workstation, and fails under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zensync.store import Store
+from zensync.store.testing import PostgresServer, find_postgres_bin, shared_postgres
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    if find_postgres_bin() is None:
+        message = "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{message}; CI must test PostgreSQL (apt-get install postgresql)")
+        pytest.skip(message)
+    return shared_postgres()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: an SQLite file path or a postgresql:// URL."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "zensync.db")
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)
+
+
+@pytest.fixture
+def store(store_url: str, tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(store_url, blob_dir=tmp_path / "blobs")
+    try:
+        yield opened
+    finally:
+        opened.close()
