@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -253,15 +253,6 @@ class ConnectionManager:
 
     def interval(self, record: ConnectionRecord) -> int:
         return record.sync_interval_seconds or self.sync_interval_seconds
-
-    def next_sync_at(self, record: ConnectionRecord) -> datetime | None:
-        """When the scheduler next syncs: stored ``last_sync_at`` + interval (survives restarts)."""
-        if record.status != "active":
-            return None
-        last = _utc(record.last_sync_at)
-        if last is None:
-            return datetime.now(UTC)
-        return last + timedelta(seconds=self.interval(record))
 
     def runs(self, connection_id: str, limit: int = 10) -> list[RunRecord]:
         return self.store.list_runs(connection_id, limit=limit)

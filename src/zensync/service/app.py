@@ -1,0 +1,404 @@
+"""The zensync web service: the source-connections REST API, the OAuth callback and the web page.
+
+``create_app(ServiceSettings(...))`` builds a FastAPI app over one store; ``zensync serve``
+runs it with uvicorn (:func:`run`). One process serves the API (``/source-connections``,
+``/search``, OpenAPI at ``/docs``), the consent callback (``/source-connections/callback``)
+and the HTML pages (``/``, ``/connections/{id}``, ``/search``), and runs the syncs in the
+background (:mod:`zensync.service.jobs`).
+
+Security choices:
+
+- Listening beyond loopback requires an API key (``ZENSYNC_API_KEY`` or ``--api-key``); the
+  service refuses to start without one. With a key, every route but the OAuth callback, the
+  login page and the static files needs it: ``X-API-Key: KEY``, ``Authorization: Bearer KEY``,
+  or the cookie the login page sets (an HMAC of the key, never the key itself).
+- No response model has a field that could carry a secret; validation errors never echo input.
+- Uvicorn's access log would print the callback's ``code`` and ``state``: they are redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from zensync import __version__
+from zensync.config import InvalidBaseURL, normalize_base_url
+from zensync.connections import DEFAULT_SYNC_INTERVAL_SECONDS, ConnectionManager, ConnectionProblem
+from zensync.secrets import SecretBox
+from zensync.service.jobs import AlreadySyncing, SyncJobs
+from zensync.store import Store
+from zensync.zendesk.oauth import CALLBACK_PATH, Explanation, RedirectUriError, validate_redirect_uri
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+ENV_API_KEY = "ZENSYNC_API_KEY"
+COOKIE_NAME = "zensync_session"
+OPEN_PATHS = frozenset({CALLBACK_PATH, "/login", "/healthz", "/favicon.ico"})
+
+
+class ServiceConfigError(Exception):
+    """The service cannot start as configured; the message names the fix.
+
+    Not a ValueError on purpose: pydantic lets it through the settings validator unchanged.
+    """
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ServiceSettings(BaseModel):
+    """How ``zensync serve`` runs. ``api_key`` defaults to ``$ZENSYNC_API_KEY``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    db: str = "zensync.db"
+    host: str = "127.0.0.1"
+    port: int = Field(8001, ge=0, le=65535)
+    redirect_uri: str | None = Field(
+        None, description="Defaults to http://localhost:{port}/source-connections/callback"
+    )
+    zendesk_base_url: str | None = Field(
+        None, description="Override https://{subdomain}.zendesk.com for new connections (simulator, proxy)"
+    )
+    api_key: SecretStr | None = Field(default_factory=lambda: _env_secret(ENV_API_KEY))
+    sync_interval_seconds: int = Field(DEFAULT_SYNC_INTERVAL_SECONDS, ge=60)
+    scheduler_poll_seconds: float = Field(15.0, gt=0)
+    scheduling: bool = True
+    download_attachments: bool = True
+    first_sync: bool = Field(True, description="Start a sync as soon as consent completes")
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceSettings:
+        if not _is_loopback(self.host) and self.api_key is None:
+            raise ServiceConfigError(
+                f"Refusing to serve on {self.host} without an API key: anyone who can reach it could read "
+                f"the data. Set {ENV_API_KEY} or pass --api-key, or serve on 127.0.0.1."
+            )
+        if self.api_key is not None and len(self.api_key.get_secret_value()) < 16:
+            raise ServiceConfigError(
+                "The API key is shorter than 16 characters; use a long random one, e.g. "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))".'
+            )
+        if self.zendesk_base_url:
+            try:
+                self.zendesk_base_url = normalize_base_url(self.zendesk_base_url)
+            except InvalidBaseURL as exc:
+                raise ServiceConfigError(f"--zendesk-base-url: {exc}") from exc
+        try:
+            validate_redirect_uri(self.effective_redirect_uri)
+        except RedirectUriError as exc:
+            raise ServiceConfigError(
+                f"{exc}. Set --redirect-uri to the https address at which this service's "
+                f"{CALLBACK_PATH} is reachable (Zendesk allows http only for localhost)."
+            ) from exc
+        return self
+
+    @property
+    def effective_redirect_uri(self) -> str:
+        """The redirect URI follows the served host and port unless set."""
+        if self.redirect_uri:
+            return self.redirect_uri.strip()
+        host = self.host
+        if _is_loopback(host) or host in ("0.0.0.0", "::", ""):
+            host = "localhost"
+        elif ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}{CALLBACK_PATH}"
+
+
+def _env_secret(name: str) -> SecretStr | None:
+    value = os.environ.get(name, "").strip()
+    return SecretStr(value) if value else None
+
+
+class ServiceState:
+    """What the routes share: settings, store, connections, background jobs, templates."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        store: Store,
+        manager: ConnectionManager,
+        jobs: SyncJobs,
+        templates: Jinja2Templates,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.manager = manager
+        self.jobs = jobs
+        self.templates = templates
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.settings.effective_redirect_uri
+
+
+def state_of(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.zensync
+    return state
+
+
+# ------------------------------------------------------------------------------------- app
+
+
+def create_app(
+    settings: ServiceSettings | None = None,
+    *,
+    secrets: SecretBox | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    store: Store | None = None,
+    **overrides: Any,
+) -> FastAPI:
+    """Build the app. The store is opened now, so a bad ``--db`` fails before serving.
+
+    ``overrides`` are :class:`ServiceSettings` fields (``create_app(db="x.db", port=8002)``),
+    applied over ``settings`` when both are given.
+    """
+    from zensync.service.routes import api, web
+
+    if settings is None or overrides:
+        base = settings.model_dump() if settings is not None else {}
+        settings = ServiceSettings(**{**base, **{k: v for k, v in overrides.items() if v is not None}})
+
+    box = secrets or SecretBox.from_environment()
+    own_store = store is None
+    the_store = store or Store.open(settings.db)
+    manager = ConnectionManager(
+        the_store,
+        box,
+        base_url=settings.zendesk_base_url,
+        transport=transport,
+        sync_interval_seconds=settings.sync_interval_seconds,
+    )
+    jobs = SyncJobs(
+        manager,
+        download_attachments=settings.download_attachments,
+        poll_seconds=settings.scheduler_poll_seconds,
+        scheduling=settings.scheduling,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        jobs.start_scheduler()
+        try:
+            yield
+        finally:
+            await jobs.shutdown()
+            if own_store:
+                the_store.close()
+
+    app = FastAPI(
+        title="zensync",
+        version=__version__,
+        summary="A complete, searchable copy of a Zendesk account.",
+        description=(
+            "Connect Zendesk accounts with their own OAuth client, sync them, search the copy.\n\n"
+            "When the service has an API key, send it as `X-API-Key` (or `Authorization: Bearer`); "
+            f"only `{CALLBACK_PATH}` is open. Responses never contain secrets or tokens."
+        ),
+        lifespan=lifespan,
+    )
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["when"] = _when
+    templates.env.filters["duration"] = _duration
+    # SearchHit.snippet is escaped by the store, with only <mark> tags added around matches.
+    templates.env.filters["highlight"] = lambda html: Markup(html)  # noqa: S704
+    app.state.zensync = ServiceState(settings, the_store, manager, jobs, templates)
+
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(web.router)
+    _install_errors(app)
+    if settings.api_key is not None:
+        _install_api_key(app, settings.api_key)
+    _redact_access_log()
+    return app
+
+
+def run(settings: ServiceSettings, *, log_level: str = "info") -> None:
+    """Serve until interrupted (``zensync serve``)."""
+    import uvicorn
+
+    app = create_app(settings)
+    log.info(
+        "serving on http://%s:%d (OAuth redirect URI %s)",
+        settings.host,
+        settings.port,
+        settings.effective_redirect_uri,
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, proxy_headers=False)
+
+
+# ------------------------------------------------------------------------------------- errors
+
+
+def wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "application/json" not in accept.split(",")[0]
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(ConnectionProblem)
+    async def _problem(request: Request, exc: ConnectionProblem) -> Response:
+        if wants_html(request):
+            explanation = Explanation(
+                kind="connection_problem", title="That did not work", cause=str(exc), fixes=()
+            )
+            return state_of(request).templates.TemplateResponse(
+                request,
+                "oauth_error.html",
+                {"explanation": explanation, "connection": None},
+                status_code=exc.status,
+            )
+        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=exc.status)
+
+    @app.exception_handler(AlreadySyncing)
+    async def _busy(request: Request, exc: AlreadySyncing) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        """422 naming each field and the fix; the input is never echoed (it may be a secret)."""
+        errors = []
+        for error in exc.errors():
+            loc = [str(p) for p in error.get("loc", ())]
+            field = ".".join(p for p in loc if p not in ("body", "query", "path"))
+            message = re.sub(r"^(Value error|Assertion failed), ", "", str(error.get("msg", "")))
+            if error.get("type") == "missing":
+                message = f"{field or 'a field'} is required"
+            elif error.get("type") == "extra_forbidden":
+                message = f"{field} is not a known field; remove it"
+            errors.append({"loc": loc, "field": field, "msg": message, "type": error.get("type")})
+        return JSONResponse({"detail": errors}, status_code=422)
+
+
+# ------------------------------------------------------------------------------------- API key
+
+
+def session_token(api_key: SecretStr) -> str:
+    """The cookie value for a browser that proved the key: an HMAC, so the cookie is not the key."""
+    return hmac.new(api_key.get_secret_value().encode(), b"zensync-web-session", hashlib.sha256).hexdigest()
+
+
+def _install_api_key(app: FastAPI, api_key: SecretStr) -> None:
+    expected_key = api_key.get_secret_value().encode()
+    expected_cookie = session_token(api_key).encode()
+
+    @app.middleware("http")
+    async def _require_key(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        path = request.url.path
+        if path in OPEN_PATHS or path.startswith("/static/"):
+            return await call_next(request)
+        supplied = request.headers.get("x-api-key", "")
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        if not supplied and scheme.lower() == "bearer":
+            supplied = credentials.strip()
+        cookie = request.cookies.get(COOKIE_NAME, "")
+        if (supplied and hmac.compare_digest(supplied.encode(), expected_key)) or (
+            cookie and hmac.compare_digest(cookie.encode(), expected_cookie)
+        ):
+            return await call_next(request)
+        if request.method == "GET" and wants_html(request):
+            target = path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={_quote(target)}", status_code=303)
+        return JSONResponse(
+            {
+                "detail": "This zensync service needs its API key: send it in the X-API-Key header "
+                f"(it is {ENV_API_KEY} or --api-key where the service runs)."
+            },
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="zensync"'},
+        )
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+# ------------------------------------------------------------------------------------- logging
+
+
+class _RedactCallbackQuery(logging.Filter):
+    """Uvicorn logs each request line; the callback's query carries the code and the state."""
+
+    _pattern = re.compile(r"((?:^|[?&])(?:code|state|error_description)=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], self._pattern.sub(r"\1…", args[2]), *args[3:])
+        return True
+
+
+def _redact_access_log() -> None:
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactCallbackQuery) for f in logger.filters):
+        logger.addFilter(_RedactCallbackQuery())
+
+
+# ------------------------------------------------------------------------------------- filters
+
+
+def _when(value: Any) -> str:
+    """A timestamp for people: '3 min ago', 'in 58 min', or the date."""
+    if value is None or value == "":
+        return "never"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, datetime):
+        return str(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    seconds = (datetime.now(UTC) - value).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 45:
+        text = "just now" if not future else "in a moment"
+        return text
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            n = round(seconds / size)
+            label = f"{n} {unit}{'s' if unit == 'day' and n != 1 else ''}"
+            return f"in {label}" if future else f"{label} ago"
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _duration(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    seconds = float(value)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
