@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import contextlib
 import logging
 import math
@@ -582,11 +583,15 @@ class ZendeskSource:
         survey = state["survey"]
         in_scope = Bitmap.decode(survey["in_scope"])
         histogram: dict[str, list[int]] = survey["histogram"]
+        comment_days: dict[str, float] = survey.setdefault("comment_days", {})
         while True:
             first = survey["cursor"] is None
             params = {"cursor": survey["cursor"]} if survey["cursor"] else {"start_time": 0}
-            data = await self._ticket_page(params)
-            tickets = data.get("tickets") or []
+            # comment_count ("Side-Loading": tickets) sizes the comment work; it is not kept on
+            # the entity, so a ticket hashes the same whichever stream read it.
+            data = await self._ticket_page({**params, "include": "users,groups,organizations,comment_count"})
+            tickets = [dict(raw) for raw in data.get("tickets") or []]
+            comment_counts = {raw["id"]: raw.pop("comment_count", None) for raw in tickets}
             entities, deletions, owed = await self._ticket_entities(tickets)
             done = bool(data.get("end_of_stream")) or not data.get("after_cursor")
             acc = self._bucket_limit("account", DEFAULT_ACCOUNT_LIMIT)
@@ -607,11 +612,24 @@ class ZendeskSource:
                 survey["max_g"] = max(survey["max_g"], g)
                 counts = histogram.setdefault(str(g // DAY), [0, 0])
                 counts[0] += 1
+                n_comments = comment_counts.get(raw["id"])
                 if raw["id"] in kept:
-                    counts[1] += 1
+                    # requests a per-ticket read of this ticket costs
+                    counts[1] += max(1, math.ceil((n_comments or 1) / COMMENT_PAGE))
                     in_scope.add(raw["id"])
                 else:
                     in_scope.discard(raw["id"])
+                if isinstance(n_comments, int) and n_comments > 0:
+                    # Its comments lie between its creation and its last change: spread them
+                    # evenly over those days (a difference array: +rate at the first day,
+                    # -rate after the last).
+                    start_day = (_epoch(raw.get("created_at")) or g) // DAY
+                    end_day = max(start_day, g // DAY)
+                    rate = n_comments / (end_day - start_day + 1)
+                    comment_days[str(start_day)] = comment_days.get(str(start_day), 0.0) + rate
+                    comment_days[str(end_day + 1)] = comment_days.get(str(end_day + 1), 0.0) - rate
+                else:
+                    survey["uncounted"] = True
             if data.get("after_cursor"):
                 survey["cursor"] = data["after_cursor"]
             survey["in_scope"] = in_scope.encode()
@@ -635,10 +653,16 @@ class ZendeskSource:
         """Choose the split time X that makes both budgets finish soonest, and set up both.
 
         Cost model per candidate X (a day boundary of ``generated_timestamp``):
-        event-stream requests = events before X / 1,000 (event density measured on the
-        stream's first page) plus the re-read of the ticket stream from X (tickets / page);
-        per-ticket requests = in-scope tickets last changed at or after X. Time = the larger
-        of the two, each divided by its bucket's limit per minute.
+
+        * event stream: the events before X / 1,000 requests, plus the re-read of the ticket
+          stream from X, on the export budget. Events are estimated from the tickets'
+          ``comment_count`` spread over each ticket's lifetime, scaled by what the stream's
+          first page shows (events that are not comments); without counts, from the event
+          density of that first page;
+        * per ticket: ``ceil(comments / 100)`` requests for each in-scope ticket last changed at
+          or after X, on the plan budget.
+
+        Time is the larger of the two, each divided by its bucket's limit per minute.
         """
         survey = state["survey"]
         histogram = {int(day): counts for day, counts in survey["histogram"].items()}
@@ -653,47 +677,66 @@ class ZendeskSource:
         if probe is None:
             self._plan(state, split=0, in_scope=in_scope, probe=None)
             return
-        events = probe.get("ticket_events") or []
-        times = [t for t in (_event_time(e) for e in events) if t is not None]
-        first = min(times) if times else 0
-        end_time = int(probe.get("end_time") or horizon)
-        if probe.get("end_of_stream"):
-
-            def events_before(x: int) -> float:
-                return float(sum(1 for t in times if t <= x))
-
-        else:
-            density = len(events) / max(1, end_time - first)
-
-            def events_before(x: int) -> float:
-                return max(0.0, (x - first) * density)
-
+        events_before = self._event_estimator(survey, probe)
         acc = self._bucket_limit("account", DEFAULT_ACCOUNT_LIMIT)
         exp = self._bucket_limit("incremental-exports", DEFAULT_EXPORT_LIMIT)
         # Candidates: day starts. Tickets with generated_timestamp >= X are exactly those in
         # days >= X // DAY; the horizon (after the newest ticket) means "all by events".
-        candidates = [0] + [int(day) * DAY for day in sorted(histogram) if int(day) > 0] + [horizon]
-        best: tuple[float, int, int] | None = None
+        candidates = [0] + [day * DAY for day in sorted(histogram) if day > 0] + [horizon]
+        best: tuple[float, float, int] | None = None
         chosen = 0
         for x in candidates:
             all_after = sum(c[0] for day, c in histogram.items() if day * DAY >= x)
-            in_after = sum(c[1] for day, c in histogram.items() if day * DAY >= x)
+            pages_after = sum(c[1] for day, c in histogram.items() if day * DAY >= x)
             bulk_requests = math.ceil(events_before(x) / EXPORT_PAGE) if x else 0
             export_requests = bulk_requests + max(1, math.ceil(all_after / self.export_page_size))
-            minutes = max(export_requests / exp, in_after / acc)
-            key = (minutes, export_requests + in_after, -x)
+            minutes = max(export_requests / exp, pages_after / acc)
+            key = (minutes, export_requests + pages_after, -x)
             if best is None or key < best:
                 best, chosen = key, x
         if self.comment_strategy == "bulk":
             chosen = horizon
         self._plan(state, split=chosen, in_scope=in_scope, probe=probe)
         logger.info(
-            "comment plan: event stream for tickets last changed before %s, per-ticket reads after "
+            "comment plan: event stream up to %s, per-ticket reads after it; estimated %.1f min "
             "(account %s/min, exports %s/min)",
             chosen,
+            best[0] if best else 0.0,
             acc,
             exp,
         )
+
+    @staticmethod
+    def _event_estimator(survey: dict[str, Any], probe: dict[str, Any]) -> Callable[[int], float]:
+        """events(X): how many ticket events happened before time X (see ``_decide_split``)."""
+        events = probe.get("ticket_events") or []
+        times = sorted(t for t in (_event_time(e) for e in events) if t is not None)
+        if probe.get("end_of_stream"):
+            return lambda x: float(sum(1 for t in times if t <= x))
+        first = times[0] if times else 0
+        end_time = int(probe.get("end_time") or first)
+        diffs = {int(day): rate for day, rate in (survey.get("comment_days") or {}).items()}
+        if not diffs or survey.get("uncounted"):
+            density = len(events) / max(1, end_time - first)
+            return lambda x: max(0.0, (x - first) * density)
+        days = sorted(diffs)
+        totals: list[float] = []  # comments on the days before days[i]
+        rates: list[float] = []  # comments a day from days[i] on
+        rate = total = 0.0
+        for i, day in enumerate(days):
+            total += rate * (day - days[i - 1]) if i else 0.0
+            rate += diffs[day]
+            totals.append(total)
+            rates.append(rate)
+
+        def comments_before(x: int) -> float:
+            day = x // DAY
+            i = bisect.bisect_right(days, day) - 1
+            return 0.0 if i < 0 else totals[i] + rates[i] * (day - days[i])
+
+        predicted = comments_before(end_time + DAY) - comments_before(first)
+        scale = min(20.0, max(1.0, len(events) / predicted)) if predicted > 0 else 1.0
+        return lambda x: comments_before(x) * scale
 
     def _plan(
         self, state: dict[str, Any], *, split: int, in_scope: Bitmap, probe: dict[str, Any] | None
