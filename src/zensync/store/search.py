@@ -57,6 +57,8 @@ def fts5_query(user_query: str) -> str | None:
         elif body.lower() == "or" and not negated:
             pending_or = bool(groups[-1])
             continue
+        elif body.lower() == "and" and not negated:
+            continue  # words are ANDed anyway (and PostgreSQL drops "and" as a stop word)
         if not _WORD_RE.search(body):
             continue  # punctuation alone (``*``, ``(``, ``"``) matches nothing: drop it
         literal = _fts5_string(body)
@@ -70,7 +72,10 @@ def fts5_query(user_query: str) -> str | None:
     groups = [g for g in groups if g]
     if not groups:
         return None
-    positive = " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
+    if len(groups) == 1:
+        positive = " AND ".join(groups[0])
+    else:
+        positive = " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
     if negatives:
         return f"({positive}) NOT ({' OR '.join(negatives)})"
     return positive
@@ -175,7 +180,8 @@ def search_postgresql(
     # ts_headline re-parses the document: only for the rows actually returned.
     sql = f"""
         WITH q AS (SELECT websearch_to_tsquery('{TS_CONFIG}', :query) AS query),
-        hits AS ({" UNION ALL ".join(parts)} ORDER BY score DESC, entity_type, id LIMIT :limit)
+        hits AS (SELECT * FROM ({" UNION ALL ".join(parts)}) AS found
+                 ORDER BY score DESC, entity_type, id LIMIT :limit)
         SELECT hits.*, ts_headline('{TS_CONFIG}', hits.document, q.query, :options) AS snippet
         FROM hits, q ORDER BY score DESC, entity_type, id
     """  # noqa: S608

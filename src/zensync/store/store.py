@@ -513,7 +513,8 @@ class Store:
         and attachment names. Any text is a valid query (see ``zensync.store.search``)."""
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise ValueError(f"limit must be between 1 and 1000, not {limit!r}.")
-        if not q or not q.strip():
+        q = q.replace("\x00", " ")  # PostgreSQL refuses NUL in text; it is no search term anyway
+        if not q.strip():
             return []
         with self._read() as conn:
             if self.dialect == "postgresql":

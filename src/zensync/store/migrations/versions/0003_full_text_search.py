@@ -106,17 +106,29 @@ def _sqlite_fts(table: str) -> None:
     )
 
 
+# PostgreSQL's parser keeps "invoice.pdf", "ada@example.com" or "a/b" as single lexemes, so a
+# search for "invoice" would miss the file; SQLite's tokenizer splits them. Indexing the text a
+# second time with that punctuation turned into spaces gives PostgreSQL both forms.
+_SPLIT_FROM = "._@/:"
+_SPLIT_TO = " " * len(_SPLIT_FROM)
+
+
+def _weighted(column: str, weight: str) -> str:
+    text = f"coalesce({column}, '')"
+    split = f"translate({text}, '{_SPLIT_FROM}', '{_SPLIT_TO}')"
+    return (
+        f"setweight(to_tsvector('{TS_CONFIG}'::regconfig, {text}) || "
+        f"to_tsvector('{TS_CONFIG}'::regconfig, {split}), '{weight}')"
+    )
+
+
 def _postgres_tsvector(table: str) -> None:
     op.add_column(
         table,
         sa.Column(
             "search_vector",
             postgresql.TSVECTOR(),
-            sa.Computed(
-                f"setweight(to_tsvector('{TS_CONFIG}'::regconfig, coalesce(name, '')), 'A') || "
-                f"setweight(to_tsvector('{TS_CONFIG}'::regconfig, coalesce(search_text, '')), 'B')",
-                persisted=True,
-            ),
+            sa.Computed(f"{_weighted('name', 'A')} || {_weighted('search_text', 'B')}", persisted=True),
         ),
     )
     op.create_index(f"ix_{table}_search", table, ["search_vector"], postgresql_using="gin")
