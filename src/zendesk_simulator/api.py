@@ -1,0 +1,1181 @@
+"""The simulator's ``/api/v2`` routes, attachment downloads and ``/_simulator`` introspection.
+
+Behaviour follows Zendesk's published reference (../shared/zendesk/api-reference.md, cited by
+section) and the OpenAPI spec; where Zendesk publishes nothing, the choice is named here:
+
+- Pagination ("Pagination", "Paginating through lists"): a request carrying ``page[size]``,
+  ``page[after]`` or ``page[before]`` is cursor-paginated (``meta`` + ``links``), anything else
+  is offset-paginated (``count``, ``next_page``, ``previous_page``). ``page[size]`` above 100 or
+  an unreadable cursor answer 400 ``InvalidPaginationParameter``; ``per_page`` above 100 is
+  clamped to 100. Offset requests past the first 100 pages / 10,000 records answer 400
+  ``InvalidPaginationDepth`` with the body Zendesk serves (the text is taken from responses
+  quoted by integrators; Zendesk's announcement "New limits for offset-based pagination" gives
+  only the status).
+- Incremental exports ("Incremental Exports"): admin only; ``start_time`` required for an
+  initial request and at least one minute in the past, else 422 ``InvalidValue`` "Too recent
+  start_time…" (the status and wording Zendesk serves; the reference gives the rule only);
+  data of the most recent minute is held back; tickets are ordered and filtered by
+  ``generated_timestamp``; deleted tickets appear with status ``deleted`` unless
+  ``exclude_deleted=true``; time-based pages include every item sharing the last timestamp
+  (so a page may exceed ``per_page``) and the next page starts at that timestamp again, so
+  items repeat across pages, as documented.
+- "A minute" is ``config.minute_seconds`` real seconds everywhere (rate-limit windows, the
+  ``start_time`` floor, the held-back minute), so tests can run a simulated minute in a second.
+- List Tickets excludes archived tickets ("Tickets", List Tickets); Show Ticket and Show Many
+  return them. Deleted tickets and organizations answer 404; deleted users are still shown
+  (``active: false``) but leave List Users.
+- Attachments ("Attachments", ``content_url``): an authenticated GET of
+  ``/attachments/token/{token}/?name=…`` answers 302 to a pre-signed URL on another host name
+  (``localhost`` when the request came to ``127.0.0.1``, otherwise ``127.0.0.1``; both reach this
+  process). The pre-signed URL serves the bytes without credentials and, like Amazon S3,
+  refuses a request that also carries an ``Authorization`` header (400
+  ``InvalidArgument``: only one auth mechanism allowed), so a client that leaks the account's
+  credentials to the storage host fails loudly. It also refuses a request to any other host
+  than the one it was issued for (the signature covers the host). Files flagged
+  ``malware_found`` are refused with 403 (Zendesk: "If false, you can't download such an
+  attachment").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from .auth import FORBIDDEN_BODY, AuthFailure, Principal, authenticate
+from .config import SimulatorConfig
+from .data import (
+    JSON,
+    Account,
+    RecordInvalid,
+    RecordNotFound,
+    SortedIds,
+    TimeIndex,
+    iso,
+)
+from .oauth import OAuthServer
+from .stats import Stats
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+NOT_FOUND_BODY = {"error": "RecordNotFound", "description": "Not found"}
+INVALID_ENDPOINT_BODY = {"error": "InvalidEndpoint", "description": "Not found"}
+MAX_PAGE_SIZE = 100
+MAX_OFFSET_PAGES = 100
+MAX_OFFSET_RECORDS = 10_000
+MAX_EXPORT_PAGE = 1000
+MAX_SHOW_MANY = 100
+PRESIGN_TTL = 900
+OFFSET_DEPTH_ERROR = {
+    "errors": [
+        {
+            "code": "InvalidPaginationDepth",
+            "title": (
+                "Pagination requests using Offset Pagination are limited to page 100 or up to "
+                "10000 records (page * per_page)"
+            ),
+            "detail": (
+                "There are limits to the page depth in Offset Pagination. Offset Pagination will be "
+                "deprecated fully in the near future.\nPlease switch to Cursor Pagination at the "
+                "earliest. Cursor Pagination does not have any limits.\nSee "
+                "https://developer.zendesk.com/documentation/api-basics/pagination/"
+                "comparing-cursor-pagination-and-offset-pagination\n"
+            ),
+        }
+    ]
+}
+_EXPORT_CURSOR_RE = re.compile(r"^(-?\d+)\.0\|\|(-?\d+)\|(b?)$")
+
+
+class Reply(Exception):
+    """Stop handling and answer with ``response`` (bad parameters, forbidden, ...)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(body, status_code=status, headers=headers, media_type="application/json; charset=utf-8")
+
+
+def bad_request(description: str, error: str = "InvalidValue") -> Reply:
+    return Reply(json_response({"error": error, "description": description}, 400))
+
+
+def pagination_error(title: str) -> Reply:
+    return Reply(json_response({"errors": [{"code": "InvalidPaginationParameter", "title": title}]}, 400))
+
+
+def forbidden() -> AuthFailure:
+    return AuthFailure(JSONResponse(FORBIDDEN_BODY, status_code=403))
+
+
+def _base(request: Request) -> str:
+    """``scheme://host[:port]`` the client used: every URL in a body points back at it."""
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _int_param(request: Request, name: str, default: int | None = None, *, minimum: int = 0) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise bad_request(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool_param(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in ("true", "1", "yes")
+
+
+def _includes(request: Request) -> set[str]:
+    return {part.strip() for part in request.query_params.get("include", "").split(",") if part.strip()}
+
+
+def _url(request: Request, params: dict[str, str]) -> str:
+    """This endpoint's URL with ``params`` replacing the query string."""
+    return f"{_base(request)}{request.url.path}?{urlencode(params, safe='[]')}"
+
+
+def _kept_params(request: Request, drop: Sequence[str]) -> dict[str, str]:
+    return {k: v for k, v in request.query_params.items() if k not in drop}
+
+
+def _encode_list_cursor(key: int) -> str:
+    raw = json.dumps({"o": "id", "v": key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_list_cursor(text: str, name: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = json.loads(raw)
+        value = data["v"]
+        if data.get("o") != "id" or not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError
+        return value
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise pagination_error(f"{name} is not valid") from None
+
+
+def encode_export_cursor(key: tuple[int, int], *, before: bool = False) -> str:
+    """Like Zendesk's (``MTU3NjYxMzUzOS4wfHw0Njd8`` is ``1576613539.0||467|``): opaque base64."""
+    raw = f"{key[0]}.0||{key[1]}|{'b' if before else ''}"
+    return base64.b64encode(raw.encode()).decode()
+
+
+def decode_export_cursor(text: str) -> tuple[tuple[int, int], bool]:
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    m = _EXPORT_CURSOR_RE.match(raw)
+    if m is None:
+        raise Reply(
+            json_response(
+                {
+                    "errors": [
+                        {
+                            "code": "InvalidPaginationParameter",
+                            "title": "cursor is not valid",
+                            "detail": (
+                                "Pass the after_cursor of a previous response, or start over with start_time."
+                            ),
+                        }
+                    ]
+                },
+                400,
+            )
+        )
+    return (int(m.group(1)), int(m.group(2))), m.group(3) == "b"
+
+
+class SimulatorApi:
+    """Routes over one ``Account``; composed by ``app.create_app``."""
+
+    def __init__(self, config: SimulatorConfig, account: Account, oauth: OAuthServer, stats: Stats) -> None:
+        self.config = config
+        self.account = account
+        self.oauth = oauth
+        self.stats = stats
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def minute(self) -> float:
+        return float(self.config.minute_seconds)
+
+    def routes(self) -> list[BaseRoute]:
+        def both(path: str, handler: Handler, methods: list[str]) -> list[BaseRoute]:
+            wrapped = self._wrap(handler)
+            return [Route(path, wrapped, methods=methods), Route(f"{path}.json", wrapped, methods=methods)]
+
+        routes: list[BaseRoute] = []
+        table: list[tuple[str, Handler, list[str]]] = [
+            ("/api/v2/tickets", self.list_tickets, ["GET"]),
+            ("/api/v2/tickets", self.create_ticket, ["POST"]),
+            ("/api/v2/tickets/count", self.count_tickets, ["GET"]),
+            ("/api/v2/tickets/show_many", self.show_many_tickets, ["GET"]),
+            ("/api/v2/tickets/{id:int}", self.show_ticket, ["GET"]),
+            ("/api/v2/tickets/{id:int}", self.update_ticket, ["PUT"]),
+            ("/api/v2/tickets/{id:int}", self.delete_ticket, ["DELETE"]),
+            ("/api/v2/tickets/{id:int}/comments", self.list_comments, ["GET"]),
+            ("/api/v2/deleted_tickets", self.list_deleted_tickets, ["GET"]),
+            ("/api/v2/users", self.list_users, ["GET"]),
+            ("/api/v2/users", self.create_user, ["POST"]),
+            ("/api/v2/users/me", self.me, ["GET"]),
+            ("/api/v2/users/count", self.count_users, ["GET"]),
+            ("/api/v2/users/show_many", self.show_many_users, ["GET"]),
+            ("/api/v2/users/{id:int}", self.show_user, ["GET"]),
+            ("/api/v2/users/{id:int}", self.update_user, ["PUT"]),
+            ("/api/v2/users/{id:int}", self.delete_user, ["DELETE"]),
+            ("/api/v2/deleted_users", self.list_deleted_users, ["GET"]),
+            ("/api/v2/organizations", self.list_orgs, ["GET"]),
+            ("/api/v2/organizations", self.create_org, ["POST"]),
+            ("/api/v2/organizations/count", self.count_orgs, ["GET"]),
+            ("/api/v2/organizations/show_many", self.show_many_orgs, ["GET"]),
+            ("/api/v2/organizations/{id:int}", self.show_org, ["GET"]),
+            ("/api/v2/organizations/{id:int}", self.update_org, ["PUT"]),
+            ("/api/v2/organizations/{id:int}", self.delete_org, ["DELETE"]),
+            ("/api/v2/groups", self.list_groups, ["GET"]),
+            ("/api/v2/groups/{id:int}", self.show_group, ["GET"]),
+            ("/api/v2/attachments/{id:int}", self.show_attachment, ["GET"]),
+            ("/api/v2/uploads", self.upload, ["POST"]),
+            ("/api/v2/incremental/tickets/cursor", self.export_tickets_cursor, ["GET"]),
+            ("/api/v2/incremental/users/cursor", self.export_users_cursor, ["GET"]),
+            ("/api/v2/incremental/tickets", self.export_tickets_time, ["GET"]),
+            ("/api/v2/incremental/users", self.export_users_time, ["GET"]),
+            ("/api/v2/incremental/organizations", self.export_orgs_time, ["GET"]),
+            ("/api/v2/incremental/ticket_events", self.export_ticket_events, ["GET"]),
+        ]
+        for path, handler, methods in table:
+            routes.extend(both(path, handler, methods))
+        download = self._wrap(self.download_attachment)
+        routes += [
+            Route("/attachments/token/{token}/", download, methods=["GET"]),
+            Route("/attachments/token/{token}", download, methods=["GET"]),
+            Route(
+                "/attachment-storage/{token}/{name:path}",
+                self._wrap(self.presigned_download),
+                methods=["GET"],
+            ),
+            Route("/_simulator/truth", self._wrap(self.truth), methods=["GET"]),
+            Route("/_simulator/stats", self._wrap(self.stats_route), methods=["GET"]),
+            Route("/_simulator/health", self._wrap(self.health), methods=["GET"]),
+            Route(
+                "/api/v2/{rest:path}",
+                self._wrap(self.unknown_endpoint),
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            ),
+        ]
+        return routes
+
+    def _wrap(self, handler: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except AuthFailure as exc:
+                return exc.response
+            except Reply as exc:
+                return exc.response
+            except RecordNotFound:
+                return json_response(NOT_FOUND_BODY, 404)
+            except RecordInvalid as exc:
+                return json_response(
+                    {"error": "RecordInvalid", "description": exc.description, "details": exc.details}, 422
+                )
+
+        endpoint.__name__ = getattr(handler, "__name__", "endpoint")
+        return endpoint
+
+    async def _principal(self, request: Request, need: str = "agent") -> Principal:
+        """Authenticate, then check the role the endpoint is "Allowed For"."""
+        principal = await authenticate(request, self.account, self.oauth)
+        if need == "admin" and principal.role != "admin":
+            raise forbidden()
+        if need == "agent" and principal.role not in ("agent", "admin"):
+            raise forbidden()
+        return principal
+
+    async def _body(self, request: Request, key: str) -> Any:
+        raw = await request.body()
+        try:
+            data = json.loads(raw or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise bad_request(f'The body must be JSON: {{"{key}": {{...}}}}', "InvalidJSON") from None
+        if not isinstance(data, dict) or key not in data:
+            raise Reply(
+                json_response(
+                    {
+                        "error": "RecordInvalid",
+                        "description": "Record validation errors",
+                        "details": {
+                            key: [
+                                {
+                                    "description": f'Send the object under "{key}": {{"{key}": {{...}}}}',
+                                    "error": "BlankValue",
+                                }
+                            ]
+                        },
+                    },
+                    422,
+                )
+            )
+        return data[key]
+
+    # ------------------------------------------------------------------ pagination
+
+    def _paginate(
+        self,
+        request: Request,
+        keys: SortedIds,
+        render: Callable[[list[int]], list[JSON]],
+        name: str,
+        extra: Callable[[list[JSON]], JSON] | None = None,
+    ) -> Response:
+        """Cursor or offset pagination over sorted ``keys``, as Zendesk's list endpoints do."""
+        q = request.query_params
+        if any(k in q for k in ("page[size]", "page[after]", "page[before]")):
+            size = _int_param(request, "page[size]", MAX_PAGE_SIZE, minimum=1)
+            assert size is not None
+            if size > MAX_PAGE_SIZE:
+                raise pagination_error(f"page[size] must be at most {MAX_PAGE_SIZE}, got {size}")
+            after, before = q.get("page[after]"), q.get("page[before]")
+            if after is not None and before is not None:
+                raise pagination_error("page[before] and page[after] can't be used together")
+            if before is not None:
+                cursor = _decode_list_cursor(before, "page[before]")
+                page_keys = keys.before(cursor, size)
+                has_more = bool(page_keys) and keys.has_before(page_keys[0])
+            else:
+                if after is None:
+                    page_keys = keys.slice(0, size + 1)
+                else:
+                    page_keys = keys.after(_decode_list_cursor(after, "page[after]"), size + 1)
+                has_more = len(page_keys) > size
+                page_keys = page_keys[:size]
+            items = render(page_keys)
+            kept = _kept_params(request, ("page[after]", "page[before]", "page[size]"))
+            body: JSON = {name: items}
+            if page_keys:
+                after_cursor = _encode_list_cursor(page_keys[-1])
+                before_cursor = _encode_list_cursor(page_keys[0])
+                body["meta"] = {
+                    "has_more": has_more,
+                    "after_cursor": after_cursor,
+                    "before_cursor": before_cursor,
+                }
+                body["links"] = {
+                    "prev": _url(request, {**kept, "page[size]": str(size), "page[before]": before_cursor}),
+                    "next": _url(request, {**kept, "page[size]": str(size), "page[after]": after_cursor}),
+                }
+            else:
+                body["meta"] = {"has_more": False, "after_cursor": None, "before_cursor": None}
+                body["links"] = {"prev": None, "next": None}
+            if extra is not None:
+                body.update(extra(items))
+            return json_response(body)
+        page = _int_param(request, "page", 1, minimum=1)
+        per_page = _int_param(request, "per_page", MAX_PAGE_SIZE, minimum=1)
+        assert page is not None and per_page is not None
+        per_page = min(per_page, MAX_PAGE_SIZE)
+        if page > MAX_OFFSET_PAGES or page * per_page > MAX_OFFSET_RECORDS:
+            raise Reply(json_response(OFFSET_DEPTH_ERROR, 400))
+        total = len(keys)
+        start = (page - 1) * per_page
+        page_keys = keys.slice(start, start + per_page)
+        items = render(page_keys)
+        kept = _kept_params(request, ("page", "per_page"))
+        next_page = None
+        if start + per_page < total:
+            next_page = _url(request, {**kept, "page": str(page + 1), "per_page": str(per_page)})
+        previous_page = None
+        if page > 1:
+            previous_page = _url(request, {**kept, "page": str(page - 1), "per_page": str(per_page)})
+        body = {name: items, "next_page": next_page, "previous_page": previous_page, "count": total}
+        if extra is not None:
+            body.update(extra(items))
+        return json_response(body)
+
+    # ------------------------------------------------------------------ sideloads
+
+    def _sideload(self, request: Request, tickets: list[JSON], include: set[str]) -> JSON:
+        """``include=users,groups,organizations`` for ticket bodies ("Side-Loading")."""
+        base = _base(request)
+        out: JSON = {}
+        if "users" in include:
+            ids: set[int] = set()
+            for t in tickets:
+                for key in ("requester_id", "submitter_id", "assignee_id"):
+                    if t.get(key):
+                        ids.add(int(t[key]))
+                ids.update(int(x) for x in t.get("collaborator_ids") or [])
+            out["users"] = [u for u in (self.account.render_user(i, base) for i in sorted(ids)) if u]
+        if "groups" in include:
+            gids = sorted({int(t["group_id"]) for t in tickets if t.get("group_id")})
+            out["groups"] = [g for g in (self.account.render_group(i, base) for i in gids) if g]
+        if "organizations" in include:
+            oids = sorted({int(t["organization_id"]) for t in tickets if t.get("organization_id")})
+            out["organizations"] = [o for o in (self.account.render_org(i, base) for i in oids) if o]
+        return out
+
+    def _tickets_with(self, request: Request, tickets: list[JSON]) -> list[JSON]:
+        if "comment_count" in _includes(request):
+            for t in tickets:
+                t["comment_count"] = self.account.comment_count(int(t["id"]))
+        return tickets
+
+    # ------------------------------------------------------------------ tickets
+
+    async def list_tickets(self, request: Request) -> Response:
+        """List Tickets: live tickets by id, archived tickets excluded."""
+        await self._principal(request)
+        base = _base(request)
+        include = _includes(request)
+
+        def render(ids: list[int]) -> list[JSON]:
+            return self._tickets_with(
+                request, [t for t in (self.account.render_ticket(i, base) for i in ids) if t]
+            )
+
+        return self._paginate(
+            request,
+            self.account.listable_ticket_ids(),
+            render,
+            "tickets",
+            lambda items: self._sideload(request, items, include),
+        )
+
+    async def count_tickets(self, request: Request) -> Response:
+        await self._principal(request)
+        return json_response(
+            {"count": {"value": self.account.truth()["ticket"], "refreshed_at": iso(time.time())}}
+        )
+
+    async def show_ticket(self, request: Request) -> Response:
+        """Show Ticket: archived tickets too; deleted or unknown ones answer 404."""
+        await self._principal(request)
+        tid = int(request.path_params["id"])
+        if self.account.ticket_state(tid) not in ("live", "archived"):
+            raise RecordNotFound
+        ticket = self.account.render_ticket(tid, _base(request))
+        assert ticket is not None
+        body: JSON = {"ticket": self._tickets_with(request, [ticket])[0]}
+        body.update(self._sideload(request, [ticket], _includes(request)))
+        return json_response(body)
+
+    def _ids_param(self, request: Request) -> list[int]:
+        raw = request.query_params.get("ids", "")
+        parts = [p.strip() for p in raw.split(",") if p.strip()]
+        if not parts:
+            raise bad_request("ids is required: a comma-separated list of up to 100 ids, e.g. ids=1,2,3")
+        try:
+            ids = [int(p) for p in parts]
+        except ValueError:
+            raise bad_request(f"ids must be comma-separated integers, got {raw!r}") from None
+        if len(ids) > MAX_SHOW_MANY:
+            raise bad_request(
+                f"ids accepts at most {MAX_SHOW_MANY} ids per request, got {len(ids)}; split the list"
+            )
+        return ids
+
+    async def show_many_tickets(self, request: Request) -> Response:
+        """Show Multiple Tickets: unknown and deleted ids are left out."""
+        await self._principal(request)
+        base = _base(request)
+        tickets = [
+            t
+            for tid in self._ids_param(request)
+            if self.account.ticket_state(tid) in ("live", "archived")
+            for t in [self.account.render_ticket(tid, base)]
+            if t is not None
+        ]
+        body: JSON = {"tickets": self._tickets_with(request, tickets)}
+        body.update(self._sideload(request, tickets, _includes(request)))
+        return json_response(body)
+
+    def _audit(self, request: Request, ticket: JSON, audit_id: int, author: int) -> JSON:
+        return {
+            "id": audit_id,
+            "ticket_id": ticket["id"],
+            "created_at": ticket["updated_at"],
+            "author_id": author,
+            "metadata": {"system": {}, "custom": {}},
+            "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
+            "events": [],
+        }
+
+    async def create_ticket(self, request: Request) -> Response:
+        """Create Ticket (201 with ``Location``); the ``comment`` becomes the description."""
+        principal = await self._principal(request)
+        data = await self._body(request, "ticket")
+        ticket, audit = self.account.create_ticket(data, principal.user_id)
+        rendered = self.account.render_ticket(int(ticket["id"]), _base(request))
+        assert rendered is not None
+        return json_response(
+            {"ticket": rendered, "audit": self._audit(request, rendered, audit, principal.user_id)},
+            201,
+            headers={"Location": rendered["url"]},
+        )
+
+    async def update_ticket(self, request: Request) -> Response:
+        principal = await self._principal(request)
+        tid = int(request.path_params["id"])
+        if self.account.ticket_state(tid) not in ("live", "archived"):
+            raise RecordNotFound
+        data = await self._body(request, "ticket")
+        self.account.update_ticket(tid, data, principal.user_id)
+        rendered = self.account.render_ticket(tid, _base(request))
+        assert rendered is not None
+        return json_response(
+            {"ticket": rendered, "audit": self._audit(request, rendered, 0, principal.user_id)}
+        )
+
+    async def delete_ticket(self, request: Request) -> Response:
+        """Delete Ticket: admins (agents need a permission the default role lacks)."""
+        principal = await self._principal(request, "admin")
+        self.account.delete_ticket(int(request.path_params["id"]), principal.user_id)
+        return Response(status_code=204)
+
+    async def list_comments(self, request: Request) -> Response:
+        """List Comments: oldest first; inline images only with include_inline_images=true."""
+        await self._principal(request)
+        tid = int(request.path_params["id"])
+        if self.account.ticket_state(tid) not in ("live", "archived"):
+            raise RecordNotFound
+        base = _base(request)
+        inline = _bool_param(request, "include_inline_images")
+        n = self.account.comment_count(tid)
+        descending = request.query_params.get("sort") == "-created_at" or (
+            request.query_params.get("sort_order", "").lower() == "desc"
+        )
+        # Keys are comment positions; descending order walks negated positions upwards.
+        keys = SortedIds([-k for k in range(n - 1, -1, -1)] if descending else list(range(n)))
+
+        def render(page: list[int]) -> list[JSON]:
+            return [self.account.render_comment(tid, abs(k), base, include_inline=inline) for k in page]
+
+        def sideload(items: list[JSON]) -> JSON:
+            if "users" not in _includes(request):
+                return {}
+            ids = sorted({int(c["author_id"]) for c in items})
+            return {"users": [u for u in (self.account.render_user(i, base) for i in ids) if u]}
+
+        return self._paginate(request, keys, render, "comments", sideload)
+
+    async def list_deleted_tickets(self, request: Request) -> Response:
+        """List Deleted Tickets ("Allowed For: Agents")."""
+        await self._principal(request)
+
+        def render(ids: list[int]) -> list[JSON]:
+            return [self.account.deleted_ticket_record(i) for i in ids]
+
+        return self._paginate(request, self.account.deleted_ticket_ids(), render, "deleted_tickets")
+
+    # ------------------------------------------------------------------ users
+
+    async def list_users(self, request: Request) -> Response:
+        await self._principal(request)
+        base = _base(request)
+        role = request.query_params.get("role")
+
+        keys = self.account.listable_user_ids()
+        if role:
+            keys = SortedIds(
+                [u for u in keys.ids if (self.account.render_user(u, "") or {}).get("role") == role]
+            )
+
+        def render(ids: list[int]) -> list[JSON]:
+            return [u for u in (self.account.render_user(i, base) for i in ids) if u]
+
+        return self._paginate(request, keys, render, "users")
+
+    async def count_users(self, request: Request) -> Response:
+        await self._principal(request)
+        return json_response(
+            {"count": {"value": self.account.truth()["user"], "refreshed_at": iso(time.time())}}
+        )
+
+    async def me(self, request: Request) -> Response:
+        """Show the Currently Authenticated User: any role."""
+        principal = await self._principal(request, "any")
+        user = self.account.render_user(principal.user_id, _base(request))
+        if user is None:
+            raise RecordNotFound
+        return json_response({"user": user})
+
+    async def show_user(self, request: Request) -> Response:
+        """Show User: deleted users are still shown, with ``active: false``."""
+        await self._principal(request)
+        user = self.account.render_user(int(request.path_params["id"]), _base(request))
+        if user is None:
+            raise RecordNotFound
+        return json_response({"user": user})
+
+    async def show_many_users(self, request: Request) -> Response:
+        await self._principal(request)
+        base = _base(request)
+        users = [u for u in (self.account.render_user(i, base) for i in self._ids_param(request)) if u]
+        return json_response({"users": users})
+
+    async def create_user(self, request: Request) -> Response:
+        """Create User: admins."""
+        await self._principal(request, "admin")
+        data = await self._body(request, "user")
+        user = self.account.create_user(data)
+        rendered = self.account.render_user(int(user["id"]), _base(request))
+        assert rendered is not None
+        return json_response({"user": rendered}, 201, headers={"Location": rendered["url"]})
+
+    async def update_user(self, request: Request) -> Response:
+        """Update User: admins any user, agents end users only."""
+        principal = await self._principal(request)
+        uid = int(request.path_params["id"])
+        current = self.account.render_user(uid, "")
+        if current is None or self.account.user_state(uid) != "live":
+            raise RecordNotFound
+        data = await self._body(request, "user")
+        if principal.role != "admin" and (
+            current["role"] != "end-user"
+            or (isinstance(data, dict) and data.get("role", "end-user") != "end-user")
+        ):
+            raise forbidden()
+        self.account.update_user(uid, data)
+        return json_response({"user": self.account.render_user(uid, _base(request))})
+
+    async def delete_user(self, request: Request) -> Response:
+        """Delete User (soft): 200 with the now inactive user."""
+        principal = await self._principal(request, "admin")
+        uid = int(request.path_params["id"])
+        if uid == principal.user_id:
+            raise Reply(
+                json_response(
+                    {
+                        "error": "RecordInvalid",
+                        "description": "Record validation errors",
+                        "details": {
+                            "base": [{"description": "You cannot delete yourself", "error": "InvalidValue"}]
+                        },
+                    },
+                    422,
+                )
+            )
+        self.account.delete_user(uid)
+        return json_response({"user": self.account.render_user(uid, _base(request))})
+
+    async def list_deleted_users(self, request: Request) -> Response:
+        """List Deleted Users ("Allowed For: Agents"), in ``DeletedUserObject`` shape."""
+        await self._principal(request)
+        base = _base(request)
+        fields = (
+            "id",
+            "name",
+            "email",
+            "created_at",
+            "updated_at",
+            "time_zone",
+            "phone",
+            "shared_phone_number",
+            "photo",
+            "locale_id",
+            "locale",
+            "organization_id",
+            "role",
+            "active",
+        )
+
+        def render(ids: list[int]) -> list[JSON]:
+            out = []
+            for i in ids:
+                user = self.account.render_user(i, base)
+                if user is None:
+                    continue
+                record = {k: user.get(k) for k in fields}
+                record["url"] = f"{base}/api/v2/deleted_users/{i}"
+                out.append(record)
+            return out
+
+        return self._paginate(request, self.account.deleted_user_ids(), render, "deleted_users")
+
+    # ------------------------------------------------------------------ organizations
+
+    async def list_orgs(self, request: Request) -> Response:
+        await self._principal(request)
+        base = _base(request)
+
+        def render(ids: list[int]) -> list[JSON]:
+            return [o for o in (self.account.render_org(i, base) for i in ids) if o]
+
+        return self._paginate(request, self.account.listable_org_ids(), render, "organizations")
+
+    async def count_orgs(self, request: Request) -> Response:
+        await self._principal(request)
+        return json_response(
+            {"count": {"value": self.account.truth()["organization"], "refreshed_at": iso(time.time())}}
+        )
+
+    async def show_org(self, request: Request) -> Response:
+        await self._principal(request)
+        oid = int(request.path_params["id"])
+        if self.account.org_state(oid) != "live":
+            raise RecordNotFound
+        return json_response({"organization": self.account.render_org(oid, _base(request))})
+
+    async def show_many_orgs(self, request: Request) -> Response:
+        await self._principal(request)
+        base = _base(request)
+        orgs = [
+            o
+            for i in self._ids_param(request)
+            if self.account.org_state(i) == "live"
+            for o in [self.account.render_org(i, base)]
+            if o
+        ]
+        return json_response({"organizations": orgs})
+
+    async def create_org(self, request: Request) -> Response:
+        await self._principal(request, "admin")
+        data = await self._body(request, "organization")
+        org = self.account.create_org(data)
+        rendered = self.account.render_org(int(org["id"]), _base(request))
+        assert rendered is not None
+        return json_response({"organization": rendered}, 201, headers={"Location": rendered["url"]})
+
+    async def update_org(self, request: Request) -> Response:
+        await self._principal(request)
+        oid = int(request.path_params["id"])
+        if self.account.org_state(oid) != "live":
+            raise RecordNotFound
+        data = await self._body(request, "organization")
+        self.account.update_org(oid, data)
+        return json_response({"organization": self.account.render_org(oid, _base(request))})
+
+    async def delete_org(self, request: Request) -> Response:
+        await self._principal(request, "admin")
+        self.account.delete_org(int(request.path_params["id"]))
+        return Response(status_code=204)
+
+    # ------------------------------------------------------------------ groups
+
+    async def list_groups(self, request: Request) -> Response:
+        await self._principal(request)
+        base = _base(request)
+
+        def render(ids: list[int]) -> list[JSON]:
+            return [g for g in (self.account.render_group(i, base) for i in ids) if g]
+
+        return self._paginate(request, self.account.group_ids(), render, "groups")
+
+    async def show_group(self, request: Request) -> Response:
+        await self._principal(request)
+        group = self.account.render_group(int(request.path_params["id"]), _base(request))
+        if group is None:
+            raise RecordNotFound
+        return json_response({"group": group})
+
+    # ------------------------------------------------------------------ attachments
+
+    async def show_attachment(self, request: Request) -> Response:
+        await self._principal(request)
+        info = self.account.attachment_info(int(request.path_params["id"]), _base(request))
+        if info is None:
+            raise RecordNotFound
+        return json_response({"attachment": info})
+
+    async def upload(self, request: Request) -> Response:
+        """Upload Files: raw body, ``filename`` query parameter, optional ``token`` to add to."""
+        await self._principal(request, "any")
+        filename = request.query_params.get("filename")
+        if not filename:
+            raise bad_request(
+                "filename is required: POST /api/v2/uploads?filename=report.pdf with the raw bytes"
+            )
+        content = await request.body()
+        ctype = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+        token, attachment = self.account.add_upload(
+            filename, content, ctype, request.query_params.get("token")
+        )
+        base = _base(request)
+        shown = self.account.attachment_info(int(attachment["id"]), base)
+        return json_response(
+            {
+                "upload": {
+                    "token": token,
+                    "expires_at": iso(time.time() + 3600),
+                    "attachments": [shown],
+                    "attachment": shown,
+                }
+            },
+            201,
+        )
+
+    def _presign_host(self, request: Request) -> str:
+        """Another host name for the same process: S3 and Zendesk's API never share a host."""
+        host = request.url.hostname or "127.0.0.1"
+        other = "localhost" if host == "127.0.0.1" else "127.0.0.1"
+        port = request.url.port
+        return f"{other}:{port}" if port else other
+
+    async def download_attachment(self, request: Request) -> Response:
+        """``content_url``: authenticated; 302 to a short-lived pre-signed URL on another host."""
+        await authenticate(request, self.account, self.oauth)
+        token = request.path_params["token"]
+        att_id = self.account.attachment_id_from_token(token)
+        if att_id is None or self.account.attachment_info(att_id, "") is None:
+            raise RecordNotFound
+        if self.account.is_malware(att_id):
+            raise Reply(
+                json_response(
+                    {
+                        "error": "Forbidden",
+                        "description": "This attachment was flagged as malware "
+                        "(malware_scan_result: malware_found); "
+                        "an admin must set malware_access_override to download it.",
+                    },
+                    403,
+                )
+            )
+        info = self.account.attachment_info(att_id, "")
+        assert info is not None
+        host = self._presign_host(request)
+        expires = int(time.time()) + PRESIGN_TTL
+        signature = self.account.sign_download(f"{host}/{token}", expires)
+        location = (
+            f"{request.url.scheme}://{host}/attachment-storage/{token}/{quote(info['file_name'])}"
+            f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires={PRESIGN_TTL}"
+            f"&X-Amz-Date={expires}&X-Amz-Signature={signature}"
+        )
+        return RedirectResponse(location, status_code=302)
+
+    async def presigned_download(self, request: Request) -> Response:
+        """The storage host: bytes for a valid signature, no credentials accepted."""
+        if "authorization" in request.headers:
+            return _s3_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature "
+                "query string parameter or the Authorization header should be specified",
+            )
+        token = request.path_params["token"]
+        q = request.query_params
+        try:
+            expires = int(q.get("X-Amz-Date", ""))
+        except ValueError:
+            return _s3_error(403, "AccessDenied", "Request has invalid parameters")
+        host = request.url.netloc
+        expected = self.account.sign_download(f"{host}/{token}", expires)
+        if q.get("X-Amz-Signature") != expected:
+            return _s3_error(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided.",
+            )
+        if time.time() > expires:
+            return _s3_error(403, "AccessDenied", "Request has expired")
+        att_id = self.account.attachment_id_from_token(token)
+        found = self.account.attachment_bytes(att_id) if att_id is not None else None
+        if found is None:
+            return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        content, ctype, name = found
+        return Response(
+            content,
+            media_type=ctype,
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private"},
+        )
+
+    # ------------------------------------------------------------------ incremental exports
+
+    def _start_time(self, request: Request) -> int:
+        raw = request.query_params.get("start_time")
+        if raw is None or raw == "":
+            raise bad_request(
+                "start_time is required: pass start_time=<Unix seconds, at least one minute in the past> "
+                "(0 exports everything)"
+            )
+        try:
+            start = int(float(raw))
+        except ValueError:
+            raise bad_request(f"start_time must be Unix epoch seconds, got {raw!r}") from None
+        if start > time.time() - self.minute:
+            raise Reply(
+                json_response(
+                    {
+                        "error": "InvalidValue",
+                        "description": "Too recent start_time. Use a start_time older than 1 minute",
+                    },
+                    422,
+                )
+            )
+        return max(0, start)
+
+    def _per_page(self, request: Request) -> int:
+        value = _int_param(request, "per_page", MAX_EXPORT_PAGE, minimum=1)
+        assert value is not None
+        return min(value, MAX_EXPORT_PAGE)
+
+    def _cutoff(self) -> float:
+        """Exports hold back the most recent minute ("Incremental Exports", start_time)."""
+        return time.time() - self.minute
+
+    def _cursor_export(
+        self,
+        request: Request,
+        index: TimeIndex,
+        name: str,
+        render: Callable[[int], JSON | None],
+        skip: Callable[[int], bool] = lambda _id: False,
+        sideload: Callable[[list[JSON]], JSON] | None = None,
+    ) -> Response:
+        """Cursor-based incremental export over ``index`` (tickets, users)."""
+        per_page = self._per_page(request)
+        cursor = request.query_params.get("cursor")
+        from_cursor = bool(cursor)
+        if cursor:
+            key, backwards = decode_export_cursor(cursor)
+        else:
+            key, backwards = (self._start_time(request) - 1, 1 << 62), False
+        cutoff = self._cutoff()
+        scanned: list[tuple[int, int]] = []
+        kept: list[int] = []
+        if backwards:
+            for entry in index.iter_before(key):
+                if entry[0] > cutoff:
+                    continue
+                scanned.append(entry)
+                if not skip(entry[1]):
+                    kept.append(entry[1])
+                    if len(kept) == per_page:
+                        break
+            scanned.reverse()
+            kept.reverse()
+        else:
+            for entry in index.iter_after(key):
+                if entry[0] > cutoff:
+                    break
+                scanned.append(entry)
+                if not skip(entry[1]):
+                    kept.append(entry[1])
+                    if len(kept) == per_page:
+                        break
+        last = scanned[-1] if scanned else key
+        more = False
+        for entry in index.iter_after(last):
+            more = entry[0] <= cutoff
+            break
+        items = [x for x in (render(i) for i in kept) if x is not None]
+        after_cursor = encode_export_cursor(last)
+        before_cursor = encode_export_cursor(scanned[0], before=True) if (scanned and from_cursor) else None
+        keep = _kept_params(request, ("cursor", "start_time"))
+        body: JSON = {
+            name: items,
+            "after_url": _url(request, {**keep, "cursor": after_cursor}),
+            "after_cursor": after_cursor,
+            "before_url": _url(request, {**keep, "cursor": before_cursor}) if before_cursor else None,
+            "before_cursor": before_cursor,
+            "end_of_stream": not more,
+        }
+        if sideload is not None:
+            body.update(sideload(items))
+        return json_response(body)
+
+    def _time_export(
+        self,
+        request: Request,
+        index: TimeIndex,
+        name: str,
+        render: Callable[[int], JSON | None],
+        sideload: Callable[[list[JSON]], JSON] | None = None,
+        skip: Callable[[int], bool] = lambda _id: False,
+    ) -> Response:
+        """Time-based incremental export: ``end_time`` is the last item's timestamp."""
+        start = self._start_time(request)
+        per_page = self._per_page(request)
+        cutoff = self._cutoff()
+        entries: list[tuple[int, int]] = []
+        iterator = index.iter_after((start - 1, 1 << 62))
+        for entry in iterator:
+            if entry[0] > cutoff:
+                break
+            if len(entries) >= per_page and entry[0] != entries[-1][0]:
+                break
+            entries.append(entry)
+        more = False
+        if entries:
+            for entry in index.iter_after(entries[-1]):
+                more = entry[0] <= cutoff
+                break
+        if entries:
+            end_time = entries[-1][0]
+            if more and entries[0][0] == end_time:
+                # The whole page shares one timestamp: step past it or the next page repeats it.
+                end_time += 1
+        else:
+            end_time = start
+        items = [x for x in (render(i) for _, i in entries if not skip(i)) if x is not None]
+        keep = _kept_params(request, ("start_time",))
+        body: JSON = {
+            name: items,
+            "count": len(items),
+            "end_time": end_time,
+            "next_page": _url(request, {**keep, "start_time": str(end_time)}),
+            "end_of_stream": not more,
+        }
+        if sideload is not None:
+            body.update(sideload(items))
+        return json_response(body)
+
+    def _ticket_renderer(self, request: Request) -> Callable[[int], JSON | None]:
+        base = _base(request)
+        with_count = "comment_count" in _includes(request)
+
+        def render(tid: int) -> JSON | None:
+            t = self.account.render_ticket(tid, base)
+            if t is not None and with_count:
+                t["comment_count"] = self.account.comment_count(tid)
+            return t
+
+        return render
+
+    def _ticket_skip(self, request: Request) -> Callable[[int], bool]:
+        if _bool_param(request, "exclude_deleted"):
+            return lambda tid: self.account.ticket_state(tid) == "deleted"
+        return lambda _tid: False
+
+    async def export_tickets_cursor(self, request: Request) -> Response:
+        """Incremental Ticket Export, Cursor Based (admins)."""
+        await self._principal(request, "admin")
+        include = _includes(request)
+        return self._cursor_export(
+            request,
+            self.account.ticket_index,
+            "tickets",
+            self._ticket_renderer(request),
+            self._ticket_skip(request),
+            lambda items: self._sideload(request, items, include),
+        )
+
+    async def export_tickets_time(self, request: Request) -> Response:
+        """Incremental Ticket Export, Time Based (admins)."""
+        await self._principal(request, "admin")
+        include = _includes(request)
+        return self._time_export(
+            request,
+            self.account.ticket_index,
+            "tickets",
+            self._ticket_renderer(request),
+            lambda items: self._sideload(request, items, include),
+            self._ticket_skip(request),
+        )
+
+    def _user_sideload(self, request: Request) -> Callable[[list[JSON]], JSON]:
+        include = _includes(request)
+        base = _base(request)
+
+        def sideload(users: list[JSON]) -> JSON:
+            out: JSON = {}
+            if "organizations" in include:
+                oids = sorted({int(u["organization_id"]) for u in users if u.get("organization_id")})
+                out["organizations"] = [o for o in (self.account.render_org(i, base) for i in oids) if o]
+            if "groups" in include:
+                gids = sorted({int(u["default_group_id"]) for u in users if u.get("default_group_id")})
+                out["groups"] = [g for g in (self.account.render_group(i, base) for i in gids) if g]
+            return out
+
+        return sideload
+
+    async def export_users_cursor(self, request: Request) -> Response:
+        """Incremental User Export, Cursor Based (admins): deleted users come with active false."""
+        await self._principal(request, "admin")
+        base = _base(request)
+        return self._cursor_export(
+            request,
+            self.account.user_index,
+            "users",
+            lambda uid: self.account.render_user(uid, base),
+            sideload=self._user_sideload(request),
+        )
+
+    async def export_users_time(self, request: Request) -> Response:
+        await self._principal(request, "admin")
+        base = _base(request)
+        return self._time_export(
+            request,
+            self.account.user_index,
+            "users",
+            lambda uid: self.account.render_user(uid, base),
+            self._user_sideload(request),
+        )
+
+    async def export_orgs_time(self, request: Request) -> Response:
+        """Incremental Organization Export (admins): deleted ones carry ``deleted_at``."""
+        await self._principal(request, "admin")
+        base = _base(request)
+        return self._time_export(
+            request,
+            self.account.org_index,
+            "organizations",
+            lambda oid: self.account.render_org(oid, base),
+        )
+
+    async def export_ticket_events(self, request: Request) -> Response:
+        """Incremental Ticket Event Export (admins); ``include=comment_events`` adds comments."""
+        await self._principal(request, "admin")
+        base = _base(request)
+        comment_events = "comment_events" in _includes(request)
+        return self._time_export(
+            request,
+            self.account.events_index(),
+            "ticket_events",
+            lambda audit_id: self.account.render_event(audit_id, base, comment_events=comment_events),
+        )
+
+    # ------------------------------------------------------------------ introspection
+
+    async def truth(self, request: Request) -> Response:
+        return json_response(self.account.truth())
+
+    async def stats_route(self, request: Request) -> Response:
+        return json_response(self.stats.snapshot())
+
+    async def health(self, request: Request) -> Response:
+        return json_response(
+            {
+                "status": "ok",
+                "subdomain": self.config.subdomain,
+                "tickets": self.account.n_tickets_generated,
+                "generation_seconds": round(self.account.generation_seconds, 3),
+            }
+        )
+
+    async def unknown_endpoint(self, request: Request) -> Response:
+        await authenticate(request, self.account, self.oauth, check_scope=False)
+        return json_response(INVALID_ENDPOINT_BODY, 404)
+
+
+def _s3_error(status: int, code: str, message: str) -> Response:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    )
+    return Response(body, status_code=status, media_type="application/xml")
+
+
+def presign_host_for(url: str) -> str:
+    """The storage host name the simulator redirects to for a request to ``url``."""
+    host = urlsplit(url).hostname or "127.0.0.1"
+    return "localhost" if host == "127.0.0.1" else "127.0.0.1"
