@@ -255,3 +255,9 @@ def new_connection(http: httpx.Client, sim: SimulatorHandle) -> Callable[..., di
         return created
 
     return create
+
+
+@pytest.fixture(scope="session")
+def serve_service() -> Callable[[ServiceSettings, str], Any]:
+    """``with serve_service(settings, key) as svc:`` — another service, e.g. with other settings."""
+    return serve
