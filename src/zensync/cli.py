@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 import time
 import traceback
@@ -160,11 +161,15 @@ def explain_error(exc: BaseException) -> tuple[str, int]:
             return explain_error(inner)
         return f"{first.get('msg')} ({'.'.join(str(p) for p in first.get('loc', ()))})", 2
     if isinstance(exc, zerrors.AuthenticationError):
-        return f"Zendesk rejected the credentials: {exc}", 1
+        text = str(exc)
+        said = re.match(r"Zendesk did not accept (the [^:]+): (.*)$", text, re.DOTALL)
+        if said:  # "the email and API token: check both …" → name what was rejected once
+            return f"Zendesk rejected the credentials ({said.group(1)}): {said.group(2)}", 1
+        return f"Zendesk rejected the credentials: {text}", 1
     if isinstance(exc, zerrors.PermissionDenied):
         return str(exc), 1
     if isinstance(exc, zerrors.ConnectionFailed):
-        return f"cannot reach Zendesk: {exc} — check --subdomain/--base-url and the network", 1
+        return f"cannot reach Zendesk: {exc} — check --subdomain / --base-url", 1
     if isinstance(exc, zerrors.ZendeskError):
         return str(exc), 1
     if isinstance(exc, OAuthError):
@@ -829,9 +834,9 @@ def _remove_sqlite(path: Path) -> None:
 
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    blobs = Path(f"{path}.blobs")
-    if blobs.is_dir():
-        shutil.rmtree(blobs)
+    for folder in (Path(f"{path}.blobs"), Path(f"{path}.locks")):
+        if folder.is_dir():
+            shutil.rmtree(folder)
 
 
 async def _demo(db: Path, *, tickets: int, minute_seconds: float, attachments: bool) -> None:

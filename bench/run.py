@@ -1,0 +1,416 @@
+"""Benchmarks: full and incremental syncs against the simulator, measured against the rate limits.
+
+For each account size the harness starts a simulator (its own process, Enterprise plan, a
+shortened rate-limit minute), runs ``zensync sync`` in a child process, changes a share of the
+tickets through the simulator's write API, and runs ``zensync sync`` again. It reports:
+
+* requests per rate-limit bucket, counted by the simulator (the server's view, not the client's);
+* the lower bound on time that the limits impose: the busiest bucket's requests divided by its
+  rate, in shortened minutes (design.md, "Rate-limit buckets"; api-reference.md, "Rate limits");
+* measured wall time and its ratio to that bound, CPU seconds and peak RSS of the sync process
+  (read with ``os.wait4`` for that one child, so the simulator's memory is not counted);
+* entities per second; the incremental run's requests as a share of the full run's;
+* whether the stored counts equal the simulator's truth afterwards.
+
+Targets: full sync within 1.25× of the bound, incremental ≤ 2 % of the full run's requests,
+peak memory < 300 MB at 100,000 tickets and flat with size.
+
+Usage: ``python bench/run.py [--sizes 1000,10000,100000] [--minute-seconds 1]``.
+Results: ``bench/results/latest.json``, ``bench/results/latest.md`` and a timestamped JSON copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from zendesk_simulator.config import PLAN_LIMITS
+from zendesk_simulator.testing import running_simulator
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+PLAN = "enterprise"
+
+# Requests per minute per bucket (docs/design.md, "Rate-limit buckets", from api-reference.md
+# "Rate limits"): the plan limit, and the endpoint limits that apply without High Volume.
+BUCKET_LIMITS: dict[str, int] = {
+    "account": PLAN_LIMITS[PLAN],
+    "incremental-exports": 10,
+    "tickets-index": 100,
+    "deleted-tickets-index": 10,
+    "attachments-download": 2500,
+}
+
+TARGET_RATIO = 1.25
+TARGET_INCREMENTAL_SHARE = 0.02
+TARGET_PEAK_MB = 300.0
+
+
+@dataclass
+class ProcessRun:
+    """One ``zensync`` child process: what it cost and what it said."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    exit_code: int
+    report: dict[str, Any]
+    stderr_tail: str
+
+
+@dataclass
+class SyncFigures:
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    requests: int
+    requests_by_bucket: dict[str, int]
+    rate_limited: int
+    bound_seconds: float
+    busiest_bucket: str
+    ratio_to_bound: float | None
+    entities: int
+    entities_per_second: float
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SizeResult:
+    tickets: int
+    truth: dict[str, Any]
+    full: SyncFigures
+    incremental: SyncFigures
+    changed_tickets: int
+    incremental_share: float
+    counts_match_truth: bool
+    stored_counts: dict[str, int]
+
+
+def run_zensync(args: list[str], env: dict[str, str], report_path: Path) -> ProcessRun:
+    """Run ``python -m zensync.cli ARGS`` and read its own rusage with ``os.wait4``.
+
+    ``wait4`` on the child's pid gives that process's peak RSS (``ru_maxrss``, KiB on Linux)
+    and CPU time alone; ``RUSAGE_CHILDREN`` would mix in every other child ever waited on.
+    """
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "zensync.cli", *args, "--report-json", str(report_path)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr_tail = err.read().decode(errors="replace")[-2000:]
+    report: dict[str, Any] = {}
+    if report_path.exists():
+        report = json.loads(report_path.read_text())
+    return ProcessRun(
+        seconds=seconds,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        exit_code=proc.returncode,
+        report=report,
+        stderr_tail=stderr_tail,
+    )
+
+
+def bucket_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
+    old = before.get("buckets", {})
+    return {
+        name: n - int(old.get(name, 0))
+        for name, n in after.get("buckets", {}).items()
+        if n - int(old.get(name, 0)) > 0
+    }
+
+
+def requests_diff(before: dict[str, Any], after: dict[str, Any]) -> int:
+    old = before.get("requests", {})
+    return sum(n - int(old.get(ep, 0)) for ep, n in after.get("requests", {}).items())
+
+
+def rate_bound(buckets: dict[str, int], minute_seconds: float) -> tuple[float, str]:
+    """Seconds the busiest bucket needs at its rate: requests ÷ (limit per shortened minute)."""
+    best, name = 0.0, "account"
+    for bucket, n in buckets.items():
+        limit = BUCKET_LIMITS.get(bucket)
+        if not limit:
+            continue
+        seconds = n / limit * minute_seconds
+        if seconds > best:
+            best, name = seconds, bucket
+    return best, name
+
+
+def entities_in(report: dict[str, Any]) -> int:
+    """Entities the run processed (inserted + updated + unchanged + deleted, all types)."""
+    total = 0
+    per_type = report.get("entities") or report.get("counts") or {}
+    for counts in per_type.values():
+        if isinstance(counts, dict):
+            total += sum(int(counts.get(k, 0)) for k in ("inserted", "updated", "unchanged", "deleted"))
+    return total
+
+
+def figures(
+    run: ProcessRun, before: dict[str, Any], after: dict[str, Any], minute_seconds: float
+) -> SyncFigures:
+    buckets = bucket_diff(before, after)
+    bound, busiest = rate_bound(buckets, minute_seconds)
+    entities = entities_in(run.report)
+    return SyncFigures(
+        seconds=round(run.seconds, 2),
+        cpu_seconds=round(run.cpu_seconds, 2),
+        peak_rss_mb=round(run.peak_rss_mb, 1),
+        requests=requests_diff(before, after),
+        requests_by_bucket=buckets,
+        rate_limited=int(after.get("rate_limited", 0)) - int(before.get("rate_limited", 0)),
+        bound_seconds=round(bound, 2),
+        busiest_bucket=busiest,
+        ratio_to_bound=round(run.seconds / bound, 2) if bound > 0 else None,
+        entities=entities,
+        entities_per_second=round(entities / run.seconds, 1) if run.seconds > 0 else 0.0,
+        report=run.report,
+    )
+
+
+def change_tickets(sim: Any, ticket_ids: list[int]) -> None:
+    """Update each ticket through the simulator's write API (api-reference.md, "Update Ticket").
+
+    The simulator enforces the plan limit on writes too, so a 429 waits out its Retry-After.
+    """
+    for n, ticket_id in enumerate(ticket_ids):
+        body = {"ticket": {"comment": {"body": f"bench change {n}", "public": False}, "priority": "high"}}
+        for _attempt in range(20):
+            response = sim.request("PUT", f"/api/v2/tickets/{ticket_id}.json", json=body)
+            if response.status_code == 429:
+                time.sleep(float(response.headers.get("Retry-After", "1")))
+                continue
+            if response.status_code >= 400:
+                raise SystemExit(
+                    f"updating ticket {ticket_id} failed: HTTP {response.status_code} {response.text}"
+                )
+            break
+
+
+def stored_ticket_ids(db: Path, env: dict[str, str], count: int) -> list[int]:
+    """The first ``count`` stored ticket ids, read through ``zensync export`` (no schema coupling)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zensync.cli",
+            "export",
+            "--format",
+            "jsonl",
+            "--type",
+            "ticket",
+            "--db",
+            str(db),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ids: list[int] = []
+    for line in proc.stdout.splitlines():
+        ids.append(int(json.loads(line)["id"]))
+        if len(ids) >= count:
+            break
+    return ids
+
+
+def stored_counts(db: Path, env: dict[str, str]) -> dict[str, int]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "zensync.cli", "status", "--json", "--db", str(db)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {k: int(v) for k, v in json.loads(proc.stdout)["entities"].items()}
+
+
+def bench_size(
+    tickets: int, minute_seconds: float, change_share: float, attachments: bool, workdir: Path
+) -> SizeResult:
+    db = workdir / f"bench-{tickets}.db"
+    with running_simulator(tickets=tickets, plan=PLAN, minute_seconds=minute_seconds) as sim:
+        env = {
+            **os.environ,
+            "ZENSYNC_EMAIL": sim.admin_email,
+            "ZENSYNC_API_TOKEN": sim.api_token,
+        }
+        args = [
+            "sync",
+            "--db",
+            str(db),
+            "--subdomain",
+            sim.subdomain,
+            "--base-url",
+            sim.base_url,
+            "--attachments" if attachments else "--no-attachments",
+        ]
+        truth_before = sim.truth()
+
+        before = sim.stats()
+        full_run = run_zensync(args, env, workdir / f"full-{tickets}.json")
+        if full_run.exit_code != 0:
+            raise SystemExit(f"full sync of {tickets} tickets failed:\n{full_run.stderr_tail}")
+        after = sim.stats()
+        full = figures(full_run, before, after, minute_seconds)
+        print(f"  full: {full.seconds}s (bound {full.bound_seconds}s), {full.requests} requests", flush=True)
+
+        changed = max(1, round(tickets * change_share))
+        change_tickets(sim, stored_ticket_ids(db, env, changed))
+        # Let the rate-limit windows drawn down by the writes refill, as between scheduled runs.
+        time.sleep(minute_seconds * 1.5)
+
+        before = sim.stats()
+        inc_run = run_zensync(args, env, workdir / f"incremental-{tickets}.json")
+        if inc_run.exit_code != 0:
+            raise SystemExit(f"incremental sync of {tickets} tickets failed:\n{inc_run.stderr_tail}")
+        after = sim.stats()
+        incremental = figures(inc_run, before, after, minute_seconds)
+        print(f"  incremental: {incremental.seconds}s, {incremental.requests} requests", flush=True)
+
+        truth = sim.truth()
+        counts = stored_counts(db, env)
+    keys = ("ticket", "comment", "user", "organization", "attachment")
+    return SizeResult(
+        tickets=tickets,
+        truth={"before": truth_before, "after": truth},
+        full=full,
+        incremental=incremental,
+        changed_tickets=changed,
+        incremental_share=round(incremental.requests / full.requests, 4) if full.requests else 0.0,
+        counts_match_truth=all(counts.get(k) == truth.get(k) for k in keys),
+        stored_counts=counts,
+    )
+
+
+def markdown(results: list[SizeResult], minute_seconds: float) -> str:
+    def buckets(f: SyncFigures) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(f.requests_by_bucket.items()))
+
+    lines = [
+        f"Enterprise plan limits, rate-limit minute shortened to {minute_seconds:g} s; "
+        f"bound = busiest bucket's requests ÷ its rate.",
+        "",
+        "| tickets | run | requests by bucket | bound (s) | time (s) | time ÷ bound | CPU (s) "
+        "| peak RSS (MB) | entities/s | 429s | share of full | counts = truth |",
+        "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        for label, f in (("full", r.full), ("incremental", r.incremental)):
+            ratio = "–" if f.ratio_to_bound is None else f"{f.ratio_to_bound:.2f}"
+            share = "" if label == "full" else f"{r.incremental_share:.2%} ({r.changed_tickets} changed)"
+            match = "" if label == "full" else ("yes" if r.counts_match_truth else "**no**")
+            lines.append(
+                f"| {r.tickets:,} | {label} | {buckets(f)} | {f.bound_seconds:.1f} ({f.busiest_bucket}) "
+                f"| {f.seconds:.1f} | {ratio} | {f.cpu_seconds:.1f} | {f.peak_rss_mb:.0f} "
+                f"| {f.entities_per_second:,.0f} | {f.rate_limited} | {share} | {match} |"
+            )
+    lines += [
+        "",
+        "Targets: full ≤ 1.25 × bound; incremental ≤ 2 % of full requests; "
+        "peak RSS < 300 MB and flat with size.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def verdicts(results: list[SizeResult]) -> list[str]:
+    out: list[str] = []
+    for r in results:
+        ratio = r.full.ratio_to_bound
+        if ratio is not None and ratio > TARGET_RATIO:
+            out.append(f"{r.tickets}: full sync {ratio:.2f}× the bound (target ≤ {TARGET_RATIO})")
+        if r.incremental_share > TARGET_INCREMENTAL_SHARE:
+            out.append(f"{r.tickets}: incremental {r.incremental_share:.2%} of full (target ≤ 2%)")
+        if max(r.full.peak_rss_mb, r.incremental.peak_rss_mb) >= TARGET_PEAK_MB:
+            out.append(f"{r.tickets}: peak RSS {r.full.peak_rss_mb:.0f} MB (target < 300)")
+        if not r.counts_match_truth:
+            out.append(f"{r.tickets}: stored counts {r.stored_counts} differ from the simulator's truth")
+    return out
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="comma-separated ticket counts (default: 1000,10000,100000)",
+    )
+    parser.add_argument(
+        "--minute-seconds",
+        type=float,
+        default=1.0,
+        help="length of a rate-limit minute in seconds (default 1)",
+    )
+    parser.add_argument(
+        "--change-share",
+        type=float,
+        default=0.01,
+        help="share of tickets changed before the incremental run (default 0.01)",
+    )
+    parser.add_argument("--no-attachments", action="store_true", help="sync attachment metadata only")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="results folder")
+    args = parser.parse_args(argv)
+    try:
+        args.size_list = [int(s.replace("_", "").replace(",", "")) for s in args.sizes.split(",") if s]
+    except ValueError:
+        parser.error(f"--sizes takes comma-separated integers, e.g. 1000,10000 (got {args.sizes!r})")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results: list[SizeResult] = []
+    with tempfile.TemporaryDirectory(prefix="zensync-bench-") as tmp:
+        for size in args.size_list:
+            print(f"{size:,} tickets", flush=True)
+            results.append(
+                bench_size(size, args.minute_seconds, args.change_share, not args.no_attachments, Path(tmp))
+            )
+    table = markdown(results, args.minute_seconds)
+    payload = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "plan": PLAN,
+        "bucket_limits_per_minute": BUCKET_LIMITS,
+        "minute_seconds": args.minute_seconds,
+        "change_share": args.change_share,
+        "results": [asdict(r) for r in results],
+        "missed_targets": verdicts(results),
+    }
+    args.output.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (args.output / f"bench-{stamp}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (args.output / "latest.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (args.output / "latest.md").write_text(table)
+    print()
+    print(table)
+    for line in payload["missed_targets"]:
+        print(f"missed: {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
