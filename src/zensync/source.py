@@ -688,7 +688,7 @@ class ZendeskSource:
         for x in candidates:
             all_after = sum(c[0] for day, c in histogram.items() if day * DAY >= x)
             pages_after = sum(c[1] for day, c in histogram.items() if day * DAY >= x)
-            bulk_requests = math.ceil(events_before(x) / EXPORT_PAGE) if x else 0
+            bulk_requests = math.ceil(events_before(x) / self.export_page_size) if x else 0
             export_requests = bulk_requests + max(1, math.ceil(all_after / self.export_page_size))
             minutes = max(export_requests / exp, pages_after / acc)
             key = (minutes, export_requests + pages_after, -x)
@@ -762,7 +762,7 @@ class ZendeskSource:
             params={
                 "start_time": _export_start(start_time),
                 "include": "comment_events",
-                "per_page": EXPORT_PAGE,
+                "per_page": self.export_page_size,
             },
         )
 
