@@ -509,17 +509,6 @@ class SimulatorApi:
         body.update(self._sideload(request, tickets, _includes(request)))
         return json_response(body)
 
-    def _audit(self, request: Request, ticket: JSON, audit_id: int, author: int) -> JSON:
-        return {
-            "id": audit_id,
-            "ticket_id": ticket["id"],
-            "created_at": ticket["updated_at"],
-            "author_id": author,
-            "metadata": {"system": {}, "custom": {}},
-            "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
-            "events": [],
-        }
-
     async def create_ticket(self, request: Request) -> Response:
         """Create Ticket (201 with ``Location``); the ``comment`` becomes the description."""
         principal = await self._principal(request)
@@ -528,7 +517,7 @@ class SimulatorApi:
         rendered = self.account.render_ticket(int(ticket["id"]), _base(request))
         assert rendered is not None
         return json_response(
-            {"ticket": rendered, "audit": self._audit(request, rendered, audit, principal.user_id)},
+            {"ticket": rendered, "audit": self.account.render_audit(audit, _base(request))},
             201,
             headers={"Location": rendered["url"]},
         )
@@ -539,12 +528,10 @@ class SimulatorApi:
         if self.account.ticket_state(tid) not in ("live", "archived"):
             raise RecordNotFound
         data = await self._body(request, "ticket")
-        self.account.update_ticket(tid, data, principal.user_id)
+        _ticket, audit = self.account.update_ticket(tid, data, principal.user_id)
         rendered = self.account.render_ticket(tid, _base(request))
         assert rendered is not None
-        return json_response(
-            {"ticket": rendered, "audit": self._audit(request, rendered, 0, principal.user_id)}
-        )
+        return json_response({"ticket": rendered, "audit": self.account.render_audit(audit, _base(request))})
 
     async def delete_ticket(self, request: Request) -> Response:
         """Delete Ticket: admins (agents need a permission the default role lacks)."""

@@ -1930,6 +1930,41 @@ class Account:
         if self._events_index is not None:
             self._events_index.touch(audit_id, ts)
 
+    def render_audit(self, audit_id: int, base: str) -> JSON:
+        """The ``audit`` a write answers with (Create/Update Ticket): its comment and changes."""
+        ev = next(e for e in reversed(self._written_events) if e.audit_id == audit_id)
+        events: list[JSON] = []
+        if ev.comment is not None:
+            c = ev.comment
+            events.append({
+                "id": c["id"],
+                "type": "Comment",
+                "author_id": c["author_id"],
+                "body": c["body"],
+                "html_body": c["html_body"],
+                "plain_body": c["plain_body"],
+                "public": c["public"],
+                "attachments": [self._stored_attachment(a, base) for a in c["attachments"]],
+                "audit_id": c["audit_id"],
+            })
+        for change in ev.changes:
+            events.append({
+                "id": change["id"],
+                "type": "Change",
+                "field_name": change["field_name"],
+                "value": change["value"],
+                "previous_value": change["previous_value"],
+            })
+        return {
+            "id": audit_id,
+            "ticket_id": ev.ticket_id,
+            "created_at": iso(ev.ts),
+            "author_id": ev.updater_id,
+            "metadata": {"system": {"client": "zendesk-simulator", "ip_address": "127.0.0.1"}, "custom": {}},
+            "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
+            "events": events,
+        }
+
     def _count_ticket(self, t: JSON, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) a live ticket and its comments from the counts."""
         status = t["status"]
@@ -2068,8 +2103,7 @@ class Account:
         self.ticket_index.touch(tid, now)
         self._record_event(tid, actor_id, comment, changes, now)
         self._invalidate_lists()
-        audit = int(comment["audit_id"]) if comment else self._next_written_audit - 1
-        return t, audit
+        return t, self._written_events[-1].audit_id
 
     def delete_ticket(self, tid: int, actor_id: int) -> None:
         """Delete Ticket (soft delete): it leaves List Tickets, joins deleted_tickets and the
