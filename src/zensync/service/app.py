@@ -226,6 +226,7 @@ def create_app(
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["when"] = _when
     templates.env.filters["duration"] = _duration
+    templates.env.filters["sentence"] = lambda text: (text[:1].upper() + text[1:]) if text else text
     # SearchHit.snippet is escaped by the store, with only <mark> tags added around matches.
     templates.env.filters["highlight"] = lambda html: Markup(html)  # noqa: S704
     app.state.zensync = ServiceState(settings, the_store, manager, jobs, templates)
