@@ -313,6 +313,13 @@ async def test_client_errors_are_not_retried(
         (b"Too Many Requests", "text/plain", None, "Too Many Requests"),
         (b"<html><head><title>502 Bad Gateway</title></head></html>", "text/html", None, "502 Bad Gateway"),
         (b"", "text/plain", None, None),
+        (
+            b"<?xml version='1.0'?><Error><Code>AccessDenied</Code>"
+            b"<Message>Request has expired</Message></Error>",
+            "application/xml",
+            "AccessDenied",
+            "Request has expired",
+        ),
     ],
 )
 def test_every_error_body_shape_is_read(

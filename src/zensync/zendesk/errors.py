@@ -108,6 +108,12 @@ def parse_error_body(content: bytes, content_type: str = "") -> ErrorInfo:
         payload = json.loads(content)
     except (ValueError, UnicodeDecodeError):
         text = content.decode("utf-8", "replace").strip()
+        code = re.search(r"<Code>(.*?)</Code>", text, re.DOTALL)
+        if code:  # a storage host's XML error (the pre-signed attachment URL)
+            message = re.search(r"<Message>(.*?)</Message>", text, re.DOTALL)
+            return ErrorInfo(
+                code=code.group(1).strip(), description=message.group(1).strip() if message else None
+            )
         if text.startswith("<") or "html" in content_type.lower():
             title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
             return ErrorInfo(description=title.group(1).strip()[:200] if title else None)

@@ -172,6 +172,7 @@ class BucketState:
     blocked_until: float = 0.0
     next_send_at: float = 0.0
     probing: bool = False
+    needs_probe: bool = False
 
     @property
     def resets_in(self) -> float | None:
@@ -224,7 +225,7 @@ class Pacer:
 
     def _stale(self, st: BucketState, now: float) -> bool:
         """Whether the bucket's numbers no longer describe the current window."""
-        if st.observed_at is None:
+        if st.observed_at is None or st.needs_probe:
             return True
         if st.reset_at is not None:
             return now >= st.reset_at
@@ -308,6 +309,7 @@ class Pacer:
             st.in_flight = max(0, st.in_flight - 1)
             if name in reservation.probes:
                 st.probing = False
+                st.needs_probe = False
                 if headers is not None and name not in observations and st.observed_at is None:
                     st.observed_at = now  # answered without numbers: nothing to pace by
         for name, obs in observations.items():
@@ -371,7 +373,7 @@ class Pacer:
         until = self._clock() + seconds
         for name in exhausted:
             st = self.state(name)
+            # Retry-After is Zendesk's word on when to try again, even inside a longer window
+            # (a spike ceiling trips for a moment): then one probe, and its answer decides.
             st.blocked_until = max(st.blocked_until, until)
-            st.remaining = 0
-            st.reset_at = max(st.reset_at or 0.0, until)
-            st.observed_at = self._clock()
+            st.needs_probe = True
