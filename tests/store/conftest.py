@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from zensync.store import Store
+from zensync.store.schema import metadata
 from zensync.store.testing import PostgresServer, find_postgres_bin, shared_postgres
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -29,9 +31,39 @@ def postgres_server() -> PostgresServer:
     return shared_postgres()
 
 
+@pytest.fixture(scope="module")
+def postgres_module_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """One migrated database per test module; tests empty it rather than recreate it."""
+    url = postgres_server.create_database()
+    Store.open(url).close()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
+def _empty(url: str) -> None:
+    store = Store.open(url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(metadata.tables)} RESTART IDENTITY CASCADE"))
+    finally:
+        store.close()
+
+
 @pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: an SQLite file path or a postgresql:// URL."""
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, current-schema database: an SQLite file path or a postgresql:// URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "zensync.db")
+    url: str = request.getfixturevalue("postgres_module_url")
+    _empty(url)
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def blank_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all (for migration tests)."""
     if request.param == "sqlite":
         yield str(tmp_path / "zensync.db")
         return
