@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -51,8 +52,13 @@ class SimulatorHandle:
     flags: dict[str, Any] = field(default_factory=dict)
     _stderr_path: Path | None = None
 
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTPS client must trust: the simulator's own certificate (True for HTTP)."""
+        return _verify(self.flags.get("ssl_certfile"))
+
     def _client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=30.0)
+        return httpx.Client(base_url=self.base_url, timeout=30.0, verify=self.verify)
 
     def basic_auth_header(self, email: str | None = None) -> str:
         """``Authorization`` value for API-token auth as ``email`` (default: the admin)."""
@@ -103,6 +109,10 @@ class SimulatorHandle:
                 self.process.wait(timeout=5)
 
 
+def _verify(certfile: Any) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=str(certfile)) if certfile else True
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
@@ -136,11 +146,13 @@ def _start(flags: dict[str, Any], port: int, stderr_path: Path) -> subprocess.Po
         return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=env)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], base_url: str, timeout: float) -> bool:
+def _wait_ready(
+    process: subprocess.Popen[bytes], base_url: str, timeout: float, verify: ssl.SSLContext | bool
+) -> bool:
     """True once ``/_simulator/health`` answers; False when the process died first."""
     deadline = time.monotonic() + timeout
     delay = 0.05
-    with httpx.Client(timeout=2.0) as client:
+    with httpx.Client(timeout=2.0, verify=verify) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 return False
@@ -160,6 +172,9 @@ def running_simulator(**flags: Any) -> Iterator[SimulatorHandle]:
     if "host" in flags or "port" in flags:
         raise ValueError("running_simulator picks the loopback host and a free port itself; drop host/port")
     defaults = SimulatorConfig()
+    certfile = flags.get("ssl_certfile")
+    scheme = "https" if certfile else "http"
+    verify = _verify(certfile)
     fd, name = tempfile.mkstemp(prefix="zendesk-simulator-", suffix=".stderr")
     os.close(fd)
     stderr_path = Path(name)
@@ -168,9 +183,9 @@ def running_simulator(**flags: Any) -> Iterator[SimulatorHandle]:
         for _attempt in range(3):
             port = free_port()
             process = _start(flags, port, stderr_path)
-            base_url = f"http://127.0.0.1:{port}"
+            base_url = f"{scheme}://127.0.0.1:{port}"
             try:
-                ready = _wait_ready(process, base_url, _STARTUP_TIMEOUT)
+                ready = _wait_ready(process, base_url, _STARTUP_TIMEOUT, verify)
             except SimulatorStartError as exc:
                 raise SimulatorStartError(
                     f"{exc}; its stderr:\n{stderr_path.read_text(errors='replace')}"

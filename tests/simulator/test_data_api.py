@@ -8,15 +8,22 @@ session's shared account; writes use a module-scoped account of their own.
 from __future__ import annotations
 
 import calendar
+import datetime
+import ipaddress
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import psutil
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from zendesk_simulator.config import SimulatorConfig
 from zendesk_simulator.data import Account
@@ -630,3 +637,59 @@ def test_one_hundred_thousand_tickets_start_quickly_and_stay_small() -> None:
     print(f"100k tickets: ready in {elapsed:.1f} s, RSS {rss / 2**20:.0f} MiB")
     assert elapsed < 30
     assert rss < 400 * 2**20
+
+
+# ------------------------------------------------------------------------ TLS
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for both loopback names: the API host and the storage host."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certfile, keyfile = directory / "cert.pem", directory / "key.pem"
+    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return certfile, keyfile
+
+
+def test_https_with_a_certificate(tmp_path: Path) -> None:
+    certfile, keyfile = self_signed_certificate(tmp_path)
+    with running_simulator(tickets=60, seed=2, ssl_certfile=certfile, ssl_keyfile=keyfile) as sim:
+        assert sim.base_url.startswith("https://127.0.0.1:")
+        with httpx.Client(
+            base_url=sim.base_url, headers={"Authorization": sim.basic_auth_header()}, verify=sim.verify
+        ) as admin:
+            comments = [
+                a
+                for tid in range(1, 30)
+                for c in get(admin, f"/api/v2/tickets/{tid}/comments.json").json().get("comments", [])
+                for a in c["attachments"]
+                if a["malware_scan_result"] != "malware_found"
+            ]
+            assert comments[0]["content_url"].startswith(sim.base_url)
+            location = admin.get(comments[0]["content_url"]).headers["location"]
+        assert location.startswith("https://localhost:")
+        with httpx.Client(verify=sim.verify) as storage:
+            assert len(storage.get(location).content) == comments[0]["size"]
