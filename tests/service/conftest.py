@@ -154,7 +154,13 @@ def captured_logs() -> Iterator[LogCapture]:
     for name in ("uvicorn", "uvicorn.access", "uvicorn.error", "httpx", "httpcore", "zensync"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     logging.getLogger("httpcore").setLevel(logging.INFO)  # byte-level chatter only
+    # Uvicorn's default logging config stops its loggers from propagating: listen to them directly.
+    own = [logging.getLogger(name) for name in ("uvicorn.access", "uvicorn.error")]
+    for logger in own:
+        logger.addHandler(handler)
     yield handler
+    for logger in own:
+        logger.removeHandler(handler)
     root.removeHandler(handler)
     root.setLevel(previous)
 
