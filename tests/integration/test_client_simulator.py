@@ -73,7 +73,7 @@ async def test_users_me_with_static_bearer_token(sim: SimulatorHandle) -> None:
     assert me["email"] == sim.admin_email
 
 
-async def _authorize(sim: SimulatorHandle) -> dict[str, Any]:
+async def _authorize(sim: SimulatorHandle, scope: str = "read write") -> dict[str, Any]:
     """A real authorization-code grant: consent (auto-approved) and the code exchange."""
     state = secrets.token_urlsafe(8)
     async with httpx.AsyncClient(base_url=sim.base_url, follow_redirects=False) as http:
@@ -83,7 +83,7 @@ async def _authorize(sim: SimulatorHandle) -> dict[str, Any]:
                 "response_type": "code",
                 "client_id": sim.oauth_client_id,
                 "redirect_uri": REDIRECT_URI,
-                "scope": "read write",
+                "scope": scope,
                 "state": state,
             },
         )
@@ -98,7 +98,7 @@ async def _authorize(sim: SimulatorHandle) -> dict[str, Any]:
                 "client_id": sim.oauth_client_id,
                 "client_secret": sim.oauth_client_secret,
                 "redirect_uri": REDIRECT_URI,
-                "scope": "read write",
+                "scope": scope,
             },
         )
     assert exchange.status_code == 201, exchange.text
@@ -163,6 +163,16 @@ async def test_oauth_tokens_refresh_and_rotate(sim: SimulatorHandle) -> None:
     async with ZendeskClient(config, fresh) as client:
         assert (await client.get_json("/api/v2/users/me.json"))["user"]["email"] == sim.admin_email
     assert fresh.refreshes == 0
+
+
+async def test_read_only_token_is_told_it_lacks_the_write_scope(sim: SimulatorHandle) -> None:
+    granted = await _authorize(sim, scope="read")
+    async with ZendeskClient(config_for(sim), BearerAuth(granted["access_token"])) as client:
+        assert (await client.get_json("/api/v2/users/me.json"))["user"]["email"] == sim.admin_email
+        with pytest.raises(PermissionDenied) as caught:
+            await client.request_json("POST", "/api/v2/tickets.json", json={"ticket": {"subject": "x"}})
+    assert caught.value.status == 403 and caught.value.attempts == 1
+    assert "lacks the write scope" in str(caught.value)
 
 
 async def test_agent_is_told_exports_need_an_admin(sim: SimulatorHandle) -> None:

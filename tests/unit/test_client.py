@@ -692,6 +692,7 @@ async def test_no_secret_in_logs_or_errors(
     respx_mock: respx.MockRouter, config: ZendeskConfig, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="zensync")
+    caplog.set_level(logging.DEBUG, logger="httpx")
     auth, _ = oauth()
     respx_mock.post(TOKEN_URL).mock(return_value=token_response(1))
     respx_mock.get(f"{BASE}/api/v2/users/me.json").mock(
@@ -708,7 +709,7 @@ async def test_no_secret_in_logs_or_errors(
             await client.download(CONTENT_URL, tmp_path, max_bytes=100)
         errors.append(str(caught.value))
     text = caplog.text + "\n".join(errors) + repr(auth) + repr(auth.tokens)
-    assert "GET" in caplog.text  # requests were logged
+    assert "GET" in caplog.text and "HTTP Request" in caplog.text  # requests were logged
     for secret in ("old-access", "old-refresh", "new-access-1", "new-refresh-1", CLIENT_SECRET,
                    "SECRETTOKEN", "sig123"):  # fmt: skip
         assert secret not in text

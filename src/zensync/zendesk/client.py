@@ -66,6 +66,20 @@ __all__ = ["ClientStats", "Download", "ZendeskClient"]
 
 logger = logging.getLogger("zensync.zendesk")
 
+
+class _RedactURLs(logging.Filter):
+    """httpx logs every request's full URL at INFO; attachment tokens and pre-signed
+    signatures are credentials, so URLs in its records are shown through ``redact_url``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(redact_url(a) if isinstance(a, httpx.URL) else a for a in record.args)
+        return True
+
+
+if not any(isinstance(f, _RedactURLs) for f in logging.getLogger("httpx").filters):
+    logging.getLogger("httpx").addFilter(_RedactURLs())
+
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
