@@ -206,7 +206,8 @@ def change_tickets(sim: Any, ticket_ids: list[int]) -> None:
 
 
 def stored_ticket_ids(db: Path, env: dict[str, str], count: int) -> list[int]:
-    """The first ``count`` stored ticket ids, read through ``zensync export`` (no schema coupling)."""
+    """The first ``count`` stored ids of tickets that can still change (not closed), read through
+    ``zensync export`` (no coupling to the store's schema)."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -227,7 +228,10 @@ def stored_ticket_ids(db: Path, env: dict[str, str], count: int) -> list[int]:
     )
     ids: list[int] = []
     for line in proc.stdout.splitlines():
-        ids.append(int(json.loads(line)["id"]))
+        ticket = json.loads(line)
+        if ticket.get("status") == "closed":
+            continue  # Zendesk refuses updates to closed tickets ("Status: closed prevents ticket update")
+        ids.append(int(ticket["id"]))
         if len(ids) >= count:
             break
     return ids
