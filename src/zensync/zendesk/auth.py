@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json
 import logging
 import time
@@ -102,7 +103,7 @@ class TokenSet:
         )
 
 
-TokenCallback = Callable[[TokenSet], Awaitable[None]]
+TokenCallback = Callable[[TokenSet], Awaitable[None] | None]
 
 
 class ZendeskAuth(httpx.Auth):
@@ -314,7 +315,9 @@ class OAuthTokenAuth(ZendeskAuth):
         pending = self._pending
         assert pending is not None
         try:
-            await self._on_tokens(pending)
+            saved = self._on_tokens(pending)
+            if inspect.isawaitable(saved):
+                await saved
         except Exception as exc:
             raise TokenRefreshError(
                 "The access token was refreshed but the new tokens could not be saved "

@@ -96,7 +96,7 @@ class ClientStats:
     rate_limited: int = 0  # 429 responses received
     retries: int = 0  # attempts repeated under the retry policy
     requests: int = 0  # HTTP requests sent, pre-signed downloads included
-    paced_seconds: float = 0.0  # time spent waiting for rate-limit budget before sending
+    paced_seconds: float = 0.0  # waits for rate-limit budget, summed over concurrent requests
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,13 @@ def _retryable(exc: BaseException) -> bool:
 
 
 class ZendeskClient:
-    """The one way zensync talks HTTP to a Zendesk account. Use as ``async with``."""
+    """The one way zensync talks HTTP to a Zendesk account. Use as ``async with``.
+
+    ``max_retries`` counts retries after the first attempt; ``max_total_wait`` bounds the time
+    from the first attempt to the last retry. ``transport`` replaces the network (tests);
+    ``pacer`` and ``sleep`` replace the clocked parts (tests, or one pacer shared by clients of
+    the same account so they share its budget).
+    """
 
     def __init__(
         self,
