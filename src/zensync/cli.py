@@ -176,13 +176,17 @@ def explain_error(exc: BaseException) -> tuple[str, int]:
         return str(exc), 1
     if isinstance(exc, SyncAlreadyRunning | StoreError):
         return str(exc), 1
-    from zensync.connections import ConnectionProblem
-    from zensync.secrets import SecretKeyError
-
-    if isinstance(exc, ConnectionProblem):
+    # Errors of parts imported only by some commands: if the module was never imported, the
+    # exception cannot come from it (and importing it here could fail in a broken install).
+    connections = sys.modules.get("zensync.connections")
+    if connections is not None and isinstance(exc, connections.ConnectionProblem):
         return str(exc), 2 if exc.status in (404, 422) else 1
-    if isinstance(exc, SecretKeyError):
+    secrets = sys.modules.get("zensync.secrets")
+    if secrets is not None and isinstance(exc, secrets.SecretKeyError):
         return str(exc), 1
+    service = sys.modules.get("zensync.service.app")
+    if service is not None and isinstance(exc, service.ServiceConfigError):
+        return str(exc), 2
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text} (run again with --verbose for details)", 1
 
@@ -515,16 +519,24 @@ def _age(then: datetime | None, now: datetime) -> str:
     return f"{seconds}s ago"
 
 
-def cursor_positions(cursor: dict[str, Any] | None) -> dict[str, int]:
-    """Each stream's position in the source cursor as Unix seconds (the export start_time)."""
-    out: dict[str, int] = {}
+def cursor_state(cursor: dict[str, Any] | None, now: datetime) -> dict[str, dict[str, Any]]:
+    """Where each export stream of the source cursor stands, and how old that position is.
+
+    Time-based exports keep ``start_time`` (Unix seconds: the next read starts there);
+    cursor-based ones keep an opaque ``cursor`` once the first page is read (api-reference.md,
+    "Incremental Exports"). Other keys of the cursor are the source's bookkeeping.
+    """
+    out: dict[str, dict[str, Any]] = {}
     for stream, value in (cursor or {}).items():
-        if (
-            isinstance(value, dict)
-            and isinstance(value.get("start_time"), int | float)
-            and value["start_time"]
-        ):
-            out[stream] = int(value["start_time"])
+        if not isinstance(value, dict) or "start_time" not in value:
+            continue
+        start = value.get("start_time")
+        position = int(start) if isinstance(start, int | float) and start > 0 else None
+        out[stream] = {
+            "position": datetime.fromtimestamp(position, UTC).isoformat() if position else None,
+            "age_seconds": int(now.timestamp()) - position if position else None,
+            "export_cursor": bool(value.get("cursor")),
+        }
     return out
 
 
@@ -539,7 +551,6 @@ def status_data(store: Store) -> dict[str, Any]:
     records = {r.id: r for r in store.list_connections()}
     for cid in sorted(connection_ids):
         record = records.get(cid)
-        positions = cursor_positions(store.get_cursor(cid))
         latest = store.latest_run(cid)
         last_ok = next((r for r in store.list_runs(cid, limit=50) if r.status == "succeeded"), None)
         connections.append(
@@ -557,13 +568,7 @@ def status_data(store: Store) -> dict[str, Any]:
                     if last_ok and last_ok.finished_at
                     else None
                 ),
-                "cursor": {
-                    stream: {
-                        "position": datetime.fromtimestamp(ts, UTC).isoformat(),
-                        "age_seconds": int(now.timestamp()) - ts,
-                    }
-                    for stream, ts in positions.items()
-                },
+                "cursor": cursor_state(store.get_cursor(cid), now),
             }
         )
     runs = [
@@ -616,7 +621,9 @@ def status(
                 conns.add_column(col)
             for c in data["connections"]:
                 cursor = ", ".join(
-                    f"{stream} {_age(datetime.fromisoformat(v['position']), now)}"
+                    f"{stream} "
+                    + (_age(datetime.fromisoformat(v["position"]), now) if v["position"] else "")
+                    + (" (export cursor)" if v["export_cursor"] else "")
                     for stream, v in c["cursor"].items()
                 )
                 conns.add_row(
@@ -759,29 +766,38 @@ def export(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (beyond loopback needs $ZENSYNC_API_KEY).")
+    ] = ("127.0.0.1"),
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8001,
     db: DbOption = None,
     zendesk_base_url: Annotated[
-        str | None, typer.Option(help="Send Zendesk requests here (the simulator or a proxy).")
+        str | None,
+        typer.Option(help="Send Zendesk requests here (the simulator or a proxy) [env ZENSYNC_BASE_URL]."),
+    ] = None,
+    redirect_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="OAuth redirect URI registered in Zendesk (default http://localhost:PORT/…/callback)."
+        ),
     ] = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run the web service: source-connections API, OAuth callback and the search page."""
+    """Run the web service: source-connections API, OAuth callback, scheduled syncs, search page."""
     with reporting_errors(verbose):
         settings = load_settings({"db": db, "base_url": zendesk_base_url}, config_file=config)
-        try:
-            from zensync.service import app as service_app
-        except ImportError as exc:
-            fail(f"the web service is not available in this installation ({exc})")
-        import uvicorn
+        from zensync.service.app import ServiceSettings, run
 
-        factory = getattr(service_app, "create_app", None)
-        if factory is None:
-            fail("the web service does not provide create_app()")
-        application = factory(db=settings.db, zendesk_base_url=settings.base_url)
-        uvicorn.run(application, host=host, port=port, log_level="debug" if verbose else "info")
+        service_settings = ServiceSettings(
+            db=settings.db,
+            host=host,
+            port=port,
+            zendesk_base_url=settings.base_url,
+            redirect_uri=redirect_uri,
+            download_attachments=settings.attachments,
+        )
+        run(service_settings, log_level="debug" if verbose else "info")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -114,11 +114,19 @@ class Cli:
     """The helpers above, as one object for the tests."""
 
     run = staticmethod(run_cli)
+    command = staticmethod(zensync_command)
     env = staticmethod(clean_env)
     sim_env = staticmethod(sim_env)
     sim_args = staticmethod(sim_args)
     copy_db = staticmethod(copy_db)
     stored_counts = staticmethod(stored_counts)
+
+    @staticmethod
+    def secret_key() -> str:
+        """A fresh Fernet key, so no test touches the user's own key file."""
+        from cryptography.fernet import Fernet
+
+        return Fernet.generate_key().decode()
 
 
 @pytest.fixture(scope="session")
