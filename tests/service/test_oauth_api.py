@@ -231,3 +231,16 @@ def test_code_exchanged_for_another_consent_is_refused(
     page = http.get("/source-connections/callback", params={"code": code_of_second, "state": state_of_first})
     assert page.status_code == 400
     assert http.get("/source-connections/mixed-one").json()["problem"]["kind"] == "code_expired"
+
+
+def test_consent_by_a_non_admin_is_flagged_with_the_fix(
+    http: httpx.Client, browser: Any, sim: Any, new_connection: Callable[..., dict[str, Any]]
+) -> None:
+    created = new_connection("Agent consent")
+    assert browser.connect(http, created["auth_url"], user_email=sim.agent_email).status_code == 303
+    view = http.get("/source-connections/agent-consent").json()
+    assert view["status"] == "error"
+    assert view["problem"]["kind"] == "not_admin"
+    assert "admin" in view["problem"]["fixes"][0]
+    assert view["connected_user"]["role"] == "agent"
+    assert view["runs"] == [] and view["current_run"] is None  # no sync that would fail anyway

@@ -191,6 +191,27 @@ def test_delete_revokes_and_keeps_data_unless_purged(
         assert store.get_connection("purged") is None
 
 
+def test_expired_refresh_token_marks_needs_reauth_without_losing_data(
+    http: httpx.Client, service: Any, connected: Callable[[str], dict[str, Any]]
+) -> None:
+    view = connected("Stale")
+    tokens = stored_secrets(service, "stale")
+    thirty_one_days_ago = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    stale = StoredSecrets(**{**tokens.__dict__, "refresh_expires_at": thirty_one_days_ago})
+    with service.store() as store:
+        store.update_connection(
+            "stale",
+            secrets_encrypted=service.secrets().encrypt(stale.to_json()),
+            token_expires_at=datetime.now(UTC) - timedelta(minutes=1),
+        )
+    assert http.post("/source-connections/stale/sync").status_code == 202
+    done = service.wait_idle(http, "stale")
+    assert done["status"] == "needs_reauth"
+    assert done["problem"]["kind"] == "refresh_revoked"
+    assert "Reconnect" in done["problem"]["fixes"][0]
+    assert done["counts"] == view["counts"]
+
+
 def test_no_secret_or_token_in_the_database_logs_or_responses(
     http: httpx.Client, service: Any, captured_logs: Any
 ) -> None:
