@@ -65,7 +65,7 @@ import logging
 import math
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -291,6 +291,8 @@ class ZendeskSource:
 
     ``comment_strategy``: ``"auto"`` decides by cost as described above; ``"per_ticket"`` never
     uses the event stream; ``"bulk"`` surveys every first run, however small.
+    ``budgets``: requests per minute to plan with per bucket (``{"account": 200}``) when the
+    account's budget is shared with other integrations; by default what the responses said.
     """
 
     def __init__(
@@ -302,6 +304,7 @@ class ZendeskSource:
         concurrency: int = 8,
         name_cache_size: int = 50_000,
         export_page_size: int = EXPORT_PAGE,
+        budgets: Mapping[str, int] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -314,6 +317,9 @@ class ZendeskSource:
         self.comment_strategy = comment_strategy
         self.concurrency = concurrency
         self.export_page_size = export_page_size
+        # Requests per minute to plan with, per bucket, instead of what the client has seen:
+        # for an account whose budget is shared with other integrations.
+        self.budgets = dict(budgets or {})
         self.names = NameResolver(client, name_cache_size)
         # The event stream's first page, read to decide the comment plan, handed to the stream.
         self._probe: dict[str, Any] | None = None
@@ -640,7 +646,9 @@ class ZendeskSource:
                 return
 
     def _bucket_limit(self, bucket: str, default: int) -> int:
-        """Requests per minute of a bucket as the client last saw it, else Zendesk's default."""
+        """Requests per minute of a bucket: as configured, as the client last saw it, or the default."""
+        if bucket in self.budgets:
+            return self.budgets[bucket]
         budget = getattr(self.client, "budget", None)
         if callable(budget):
             state = budget(bucket)
@@ -689,13 +697,18 @@ class ZendeskSource:
             all_after = sum(c[0] for day, c in histogram.items() if day * DAY >= x)
             pages_after = sum(c[1] for day, c in histogram.items() if day * DAY >= x)
             bulk_requests = math.ceil(events_before(x) / self.export_page_size) if x else 0
-            export_requests = bulk_requests + max(1, math.ceil(all_after / self.export_page_size))
+            # the tickets from X are listed twice: once to take them out of the event stream's
+            # scope, once to read their comments
+            listing = max(1, math.ceil(all_after / self.export_page_size))
+            export_requests = bulk_requests + (2 * listing if x else listing)
             minutes = max(export_requests / exp, pages_after / acc)
             key = (minutes, export_requests + pages_after, -x)
             if best is None or key < best:
                 best, chosen = key, x
         if self.comment_strategy == "bulk":
             chosen = horizon
+        if chosen:
+            await self._leave_to_per_ticket(chosen, in_scope)
         self._plan(state, split=chosen, in_scope=in_scope, probe=probe)
         logger.info(
             "comment plan: event stream up to %s, per-ticket reads after it; estimated %.1f min "
@@ -705,6 +718,25 @@ class ZendeskSource:
             acc,
             exp,
         )
+
+    async def _leave_to_per_ticket(self, split: int, in_scope: Bitmap) -> None:
+        """Take the tickets changed since ``split`` out of the event stream's scope.
+
+        Their comments are read per ticket; reading them from events too would emit each of
+        those comments twice, in two forms (events carry no ``metadata``), in whichever order
+        the two streams happen to run.
+        """
+        params: dict[str, Any] = {"start_time": _export_start(split)}
+        while True:
+            data = await self.client.get_json(
+                "/api/v2/incremental/tickets/cursor.json",
+                params={"per_page": self.export_page_size, **params},
+            )
+            for raw in data.get("tickets") or []:
+                in_scope.discard(raw["id"])
+            if data.get("end_of_stream") or not data.get("after_cursor"):
+                return
+            params = {"cursor": data["after_cursor"]}
 
     @staticmethod
     def _event_estimator(survey: dict[str, Any], probe: dict[str, Any]) -> Callable[[int], float]:
