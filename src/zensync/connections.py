@@ -248,7 +248,7 @@ class ConnectionManager:
         if detail.problem is not None:
             return detail.problem
         if record.status == "pending_auth":
-            return oauth.explain("", stage="authorize", redirect_uri=detail.redirect_uri)
+            return oauth.awaiting_consent(detail.redirect_uri)
         return None
 
     def interval(self, record: ConnectionRecord) -> int:

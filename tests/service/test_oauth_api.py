@@ -35,7 +35,7 @@ def test_happy_path_consent_first_sync_and_search(
 
     pending = http.get("/source-connections/happy-path").json()
     assert pending["status"] == "pending_auth"
-    assert pending["problem"]["kind"] == "invalid_authorization_request"
+    assert pending["problem"]["kind"] == "awaiting_consent"
 
     landed = browser.connect(http, created["auth_url"])
     assert landed.status_code == 303
@@ -174,7 +174,7 @@ def test_inactive_client_gets_zendesks_page_and_the_connection_explains_the_chec
     assert "inactive" in zendesk_page.text
     view = http.get("/source-connections/inactive").json()
     assert view["status"] == "pending_auth"
-    assert view["problem"]["kind"] == "invalid_authorization_request"
+    assert view["problem"]["kind"] == "awaiting_consent"
     fixes = " ".join(view["problem"]["fixes"])
     assert "active" in fixes and "Confidential" in fixes and "Unique Identifier" in fixes
     assert view["redirect_uri"] in fixes

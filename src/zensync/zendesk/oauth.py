@@ -324,6 +324,23 @@ def _explain(
     )
 
 
+def awaiting_consent(redirect_uri: str | None) -> Explanation:
+    """A connection still waiting for consent: what to check if Zendesk refused to show it.
+
+    Zendesk answers a bad authorization request with its own "Invalid Authorization Request"
+    page, which zensync never sees; so a pending connection always carries the likely causes.
+    """
+    found = _explain("invalid_authorization_request", stage="authorize", redirect_uri=redirect_uri)
+    return replace(
+        found,
+        kind="awaiting_consent",
+        title="Waiting for approval on Zendesk",
+        cause='consent has not completed yet. If Zendesk showed "Invalid Authorization Request" instead of '
+        "asking you to Allow, the client identifier is unknown, the client is inactive or not confidential, "
+        "or the redirect URL does not match; check each point below, then continue to Zendesk again.",
+    )
+
+
 def refresh_revoked(description: str = "") -> Explanation:
     """The refresh token no longer works: the user must consent again; nothing synced is lost."""
     return Explanation(
