@@ -15,6 +15,7 @@ import pytest
 from zendesk_simulator.config import SimulatorConfig
 from zendesk_simulator.faults import KNOWN_KINDS, MAX_CONSECUTIVE_FAULTS, FaultMiddleware, fault_for
 from zendesk_simulator.stats import Stats
+from zendesk_simulator.testing import running_simulator
 
 sys.path.insert(0, str(Path(__file__).parent))
 from simauth_harness import serve
@@ -221,3 +222,58 @@ def test_unknown_fault_kind_is_refused_with_the_choices() -> None:
         FaultMiddleware(lambda *a: None, SimulatorConfig(fault_kinds=("teapot",)), Stats())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="between 0 and 1"):
         FaultMiddleware(lambda *a: None, SimulatorConfig(fault_rate=1.5), Stats())  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- the full simulator
+
+
+def first_seed_drawing(kind: str) -> int:
+    """A seed whose first API request draws `kind` under the default kinds at rate 0.3."""
+    kinds = SimulatorConfig().fault_kinds
+    return next(seed for seed in range(10_000) if fault_for(seed, 0, 0.3, kinds)[0] == kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("drop", "without sending a response"), ("truncate", "without sending complete message body")],
+)
+def test_full_simulator_really_drops_and_truncates(kind: str, message: str) -> None:
+    """Through the command line's uvicorn server, the connection really is cut."""
+    with (
+        running_simulator(tickets=20, seed=first_seed_drawing(kind), fault_rate=0.3) as sim,
+        httpx.Client(base_url=sim.base_url, headers={"Authorization": sim.basic_auth_header()}) as http,
+    ):
+        with pytest.raises(httpx.RemoteProtocolError, match=message):
+            http.get("/api/v2/users/me.json")
+        assert sim.stats()["faults"] == 1
+
+
+async def test_full_simulator_retrying_client_matches_a_fault_free_twin() -> None:
+    """Same seed, same account: with 30 % faults, retries give exactly what the clean twin serves."""
+    with (
+        running_simulator(tickets=30, seed=5) as clean,
+        running_simulator(tickets=30, seed=5, fault_rate=0.3) as faulty,
+    ):
+        users = clean.request("GET", "/api/v2/users.json?page[size]=100").json()["users"]
+        tickets = clean.request("GET", "/api/v2/tickets.json?page[size]=100").json()["tickets"]
+        paths = [f"/api/v2/users/{u['id']}.json" for u in users] + [
+            f"/api/v2/tickets/{t['id']}.json" for t in tickets
+        ]
+        failures: Counter[str] = Counter()
+        limit = asyncio.Semaphore(8)
+
+        async def one(http: httpx.AsyncClient, path: str) -> dict:
+            async with limit:
+                return await fetch_with_retries(http, path, failures)
+
+        async with httpx.AsyncClient(
+            base_url=faulty.base_url, timeout=30, headers={"Authorization": faulty.basic_auth_header()}
+        ) as http:
+            bodies = await asyncio.gather(*(one(http, path) for path in paths))
+        stats = faulty.stats()
+    got = [(b.get("user") or b["ticket"])["id"] for b in bodies]
+    assert got == [u["id"] for u in users] + [t["id"] for t in tickets]
+    assert [b["user"]["email"] for b in bodies if "user" in b] == [u["email"] for u in users]
+    assert [b["ticket"]["subject"] for b in bodies if "ticket" in b] == [t["subject"] for t in tickets]
+    assert len(paths) >= 40
+    assert 0 < sum(failures.values()) <= stats["faults"]

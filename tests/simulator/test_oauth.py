@@ -627,3 +627,61 @@ def test_auto_consent_redirects_at_once() -> None:
             http.get("/api/v2/users/me.json", headers=bearer(tokens["access_token"])).json()["role"]
             == "agent"
         )
+
+
+# --------------------------------------------------------------------------- the full simulator
+
+
+def test_full_simulator_connect_refresh_and_revoke(simulator: Any) -> None:
+    """The composed simulator (subprocess, generated account) serves the same OAuth flow."""
+    with httpx.Client(base_url=simulator.base_url, follow_redirects=False, timeout=30) as http:
+        params = authorize_params(client_id=simulator.oauth_client_id)
+        code = consent(http, params).params["code"]
+        grant = {"client_id": simulator.oauth_client_id, "client_secret": simulator.oauth_client_secret}
+        tokens = http.post(
+            "/oauth/tokens",
+            json={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": DEFAULT_REDIRECT_URI,
+                **grant,
+            },
+        )
+        assert tokens.status_code == 201, tokens.text
+        first = tokens.json()
+        me = http.get("/api/v2/users/me.json", headers=bearer(first["access_token"]))
+        assert me.status_code == 200 and me.json()["user"]["email"] == simulator.admin_email
+
+        refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"], **grant}
+        second = http.post("/oauth/tokens", json=refresh)
+        assert second.status_code == 201
+        assert http.post("/oauth/tokens", json=refresh).json()["error"] == "invalid_grant"
+        old = http.get("/api/v2/users/me.json", headers=bearer(first["access_token"]))
+        assert old.status_code == 401 and old.json() == INVALID_TOKEN
+
+        new_token = second.json()["access_token"]
+        assert http.delete("/api/v2/oauth/tokens/current.json", headers=bearer(new_token)).status_code == 204
+        assert http.get("/api/v2/users/me.json", headers=bearer(new_token)).json() == INVALID_TOKEN
+
+        agent_code = consent(
+            http, authorize_params(client_id=simulator.oauth_client_id), user_email=simulator.agent_email
+        ).params["code"]
+        agent = http.post(
+            "/oauth/tokens",
+            json={
+                "grant_type": "authorization_code",
+                "code": agent_code,
+                "redirect_uri": DEFAULT_REDIRECT_URI,
+                **grant,
+            },
+        ).json()
+        me = http.get("/api/v2/users/me.json", headers=bearer(agent["access_token"])).json()["user"]
+        assert (me["email"], me["role"]) == (simulator.agent_email, "agent")
+
+        mismatched = http.get(
+            "/oauth/authorizations/new",
+            params=authorize_params(
+                client_id=simulator.oauth_client_id, redirect_uri=DEFAULT_REDIRECT_URI + "/"
+            ),
+        )
+        assert_invalid_authorization_page(mismatched, "is not registered")

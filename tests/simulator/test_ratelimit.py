@@ -19,6 +19,7 @@ import pytest
 from zendesk_simulator.config import SimulatorConfig
 from zendesk_simulator.ratelimit import RateLimiter, bucket_limits, buckets_for
 from zendesk_simulator.stats import normalise_endpoint
+from zendesk_simulator.testing import running_simulator
 
 sys.path.insert(0, str(Path(__file__).parent))
 from simauth_harness import Harness, serve, wait_for_window_start
@@ -258,3 +259,32 @@ def test_limiter_windows_with_a_controlled_clock() -> None:
     assert not limiter.acquire(["account"]).admitted
     now[0] = 120.0
     assert limiter.acquire(["account", "tickets-index"]).admitted
+
+
+# --------------------------------------------------------------------------- the full simulator
+
+
+def test_full_simulator_endpoint_bucket_429_and_truthful_retry_after() -> None:
+    token = "rate-limit-full-simulator-token"
+    with (
+        running_simulator(tickets=20, minute_seconds=WINDOW, static_access_token=token) as sim,
+        httpx.Client(base_url=sim.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http,
+    ):
+        seen: list[httpx.Response] = []
+        for _ in range(25):  # 10 per window; a window may turn over during the burst
+            seen.append(http.get("/api/v2/deleted_tickets.json"))
+            if seen[-1].status_code == 429:
+                break
+        refused = seen[-1]
+        assert refused.status_code == 429, [r.status_code for r in seen]
+        before = parse_bucket_header(seen[-2].headers["zendesk-ratelimit-deleted-tickets-index"])
+        assert (before["total"], before["remaining"]) == (10, 0)
+        assert seen[-2].headers["x-rate-limit"] == "700"
+        retry_after = int(refused.headers["retry-after"])
+        assert 1 <= retry_after <= WINDOW
+        time.sleep(retry_after)
+        assert http.get("/api/v2/deleted_tickets.json").status_code == 200
+        stats = sim.stats()
+    assert stats["rate_limited"] == 1
+    assert stats["buckets"]["deleted-tickets-index"] == len(seen)  # the refused one cost nothing, +1 after
+    assert stats["requests"]["GET /api/v2/deleted_tickets"] == len(seen) + 1
