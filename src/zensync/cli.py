@@ -308,6 +308,8 @@ class RateColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
+        if task.finished and task.elapsed:  # at the end: the average over the whole run
+            speed = task.completed / task.elapsed
         return Text(f"{speed:,.0f}/s" if speed else "", style="cyan")
 
 

@@ -134,3 +134,44 @@ def test_secrets_never_printed(simulator: Any, tmp_path: Path, cli: Any) -> None
     assert not blobs.exists() or not any(
         p.is_file() and p.stat().st_size > 0 for p in blobs.rglob("*") if p.parent.name != "tmp"
     )
+
+
+def test_config_file_settings_and_excluding_closed_tickets(simulator: Any, cli: Any, tmp_path: Path) -> None:
+    """Settings from ./zensync.toml (db, account, exclude_closed_tickets); credentials from env."""
+    (tmp_path / "zensync.toml").write_text(
+        f'db = "from-file.db"\nsubdomain = "{simulator.subdomain}"\nbase_url = "{simulator.base_url}"\n'
+        "exclude_closed_tickets = true\nattachments = false\n"
+    )
+    result = cli.run("sync", cwd=tmp_path, env=cli.sim_env(simulator))
+    assert result.code == 0, result.stderr
+    truth = simulator.truth()
+    counts = cli.stored_counts(tmp_path / "from-file.db", tmp_path)
+    assert counts["ticket"] == truth["ticket"] - truth["tickets_by_status"]["closed"]
+    assert counts["user"] == truth["user"] and counts["organization"] == truth["organization"]
+    assert 0 < counts["comment"] < truth["comment"]
+
+
+def test_sync_through_a_stored_connection(simulator: Any, cli: Any, tmp_path: Path) -> None:
+    """`zensync connect --api-token` stores the credentials (sealed); `zensync sync` then needs none."""
+    env = cli.env(ZENSYNC_SECRET_KEY=cli.secret_key())
+    db = tmp_path / "conn.db"
+    connected = cli.run(
+        "connect",
+        "--db",
+        str(db),
+        *cli.sim_args(simulator),
+        "--api-token",
+        f"{simulator.admin_email}/{simulator.api_token}",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert connected.code == 0, connected.stderr
+    result = cli.run("sync", "--db", str(db), "--no-attachments", cwd=tmp_path, env=env)
+    assert result.code == 0, result.stderr
+    assert f"connection '{simulator.subdomain}'" in result.stderr
+    truth = simulator.truth()
+    assert cli.stored_counts(db, tmp_path) == {t: truth[t] for t in ENTITY_TYPES}
+
+    unknown = cli.run("sync", "--db", str(db), "--connection", "nope", cwd=tmp_path, env=env)
+    assert unknown.code == 2
+    assert len(unknown.error_lines) == 1 and "No connection 'nope'" in unknown.error_lines[0]
