@@ -320,6 +320,7 @@ class ZendeskSource:
         # Requests per minute to plan with, per bucket, instead of what the client has seen:
         # for an account whose budget is shared with other integrations.
         self.budgets = dict(budgets or {})
+        self.name_cache_size = name_cache_size
         self.names = NameResolver(client, name_cache_size)
         # The event stream's first page, read to decide the comment plan, handed to the stream.
         self._probe: dict[str, Any] | None = None
@@ -399,6 +400,9 @@ class ZendeskSource:
     async def generate_entities(self, cursor: dict[str, Any] | None = None) -> AsyncIterator[SourcePage]:
         """Yield the account's changes since ``cursor`` (everything when ``None``)."""
         state = self._load(cursor)
+        # Names are cached for one run only: a group renamed or added between runs is seen.
+        self.names = NameResolver(self.client, self.name_cache_size)
+        self._probe = None
         if state["phase"] == "organizations":
             async for page in self._organizations(state):
                 yield page

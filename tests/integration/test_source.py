@@ -248,8 +248,10 @@ async def test_resuming_from_any_cursor_ends_like_an_uninterrupted_run(
     if budgets:  # both ways at once: some tickets' comments per ticket, the rest from events
         assert any(p.cursor.get("bulk") and p.cursor["pending"] for p in pages)
     for i, page in enumerate(pages[:-1]):
+        saved = json.loads(json.dumps(page.cursor))  # the engine keeps the cursor as JSON
+        assert saved == page.cursor
         committed = apply({}, pages[: i + 1])
-        resumed = apply(committed, await run(sim, page.cursor, **options))
+        resumed = apply(committed, await run(sim, saved, **options))
         assert hashes(resumed) == final, f"resuming after page {i} ({page.stream}, {page.cursor['phase']})"
 
 
