@@ -244,3 +244,70 @@ def test_consent_by_a_non_admin_is_flagged_with_the_fix(
     assert "admin" in view["problem"]["fixes"][0]
     assert view["connected_user"]["role"] == "agent"
     assert view["runs"] == [] and view["current_run"] is None  # no sync that would fail anyway
+
+
+def test_expired_authorization_code_says_to_approve_again_promptly(serve_service: Any, tmp_path: Any) -> None:
+    """Codes live 120 s at Zendesk; here the simulator runs in-process with a 1-second code life."""
+    import threading
+    import time
+
+    import uvicorn
+    from cryptography.fernet import Fernet
+
+    from zendesk_simulator.app import create_app as simulator_app
+    from zendesk_simulator.config import OAuthClientSpec, SimulatorConfig
+    from zendesk_simulator.testing import free_port
+    from zensync.service.app import ServiceSettings
+
+    port, sim_port = free_port(), free_port()
+    callback = f"http://localhost:{port}/source-connections/callback"
+    config = SimulatorConfig(
+        port=sim_port,
+        tickets=5,
+        authorization_code_ttl=1,
+        oauth_clients=[OAuthClientSpec("zensync", "zensync-secret", redirect_uris=[callback])],
+    )
+    sim_server = uvicorn.Server(
+        uvicorn.Config(simulator_app(config), host="127.0.0.1", port=sim_port, log_level="warning")
+    )
+    thread = threading.Thread(target=sim_server.run, daemon=True)
+    thread.start()
+    while not sim_server.started:
+        time.sleep(0.02)
+    settings = ServiceSettings(
+        db=str(tmp_path / "z.db"),
+        port=port,
+        api_key=None,
+        scheduling=False,
+        zendesk_base_url=f"http://127.0.0.1:{sim_port}",
+    )
+    try:
+        with serve_service(settings, Fernet.generate_key().decode()) as svc, svc.client() as http:
+            created = http.post(
+                "/source-connections",
+                json={
+                    "config": {"subdomain": "acme"},
+                    "auth": {"client_id": "zensync", "client_secret": "zensync-secret"},
+                },
+            ).json()
+            with httpx.Client(timeout=30) as browser:
+                page = browser.get(created["auth_url"])
+                token = page.text.split('name="authenticity_token" value="')[1].split('"')[0]
+                carried = dict(parse_qs(urlsplit(created["auth_url"]).query))
+                form = {k: v[0] for k, v in carried.items()}
+                answer = browser.post(
+                    f"http://127.0.0.1:{sim_port}/oauth/authorizations",
+                    data={**form, "authenticity_token": token, "decision": "allow"},
+                )
+            location = answer.headers["location"]
+            time.sleep(1.5)  # the user's browser takes its time coming back
+            late = http.get(location.replace(callback, svc.base_url + "/source-connections/callback"))
+            assert late.status_code == 400
+            assert "The authorization code expired or was already used" in late.text
+            problem = http.get(f"/source-connections/{created['id']}").json()["problem"]
+            assert problem["kind"] == "code_expired"
+            assert "expired" in problem["cause"]  # what Zendesk said is quoted
+            assert "Start the connection again" in problem["fixes"][0]
+    finally:
+        sim_server.should_exit = True
+        thread.join(timeout=10)

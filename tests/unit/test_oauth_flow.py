@@ -84,8 +84,12 @@ def test_redirect_comparison_names_scheme_and_trailing_slash() -> None:
 
 
 def test_mismatch_explanation_shows_both_uris_side_by_side() -> None:
-    e = explain("redirect_uri_mismatch", stage="callback", redirect_uri=DEFAULT_REDIRECT_URI,
-                registered_redirect_uri=DEFAULT_REDIRECT_URI + "/")
+    e = explain(
+        "redirect_uri_mismatch",
+        stage="callback",
+        redirect_uri=DEFAULT_REDIRECT_URI,
+        registered_redirect_uri=DEFAULT_REDIRECT_URI + "/",
+    )
     assert e.kind == "redirect_uri_mismatch"
     assert e.details == {
         "redirect URI zensync sends": DEFAULT_REDIRECT_URI,
@@ -121,8 +125,15 @@ def test_each_failure_maps_to_an_explanation_naming_the_fix(
 
 
 def test_invalid_authorization_request_lists_the_whole_checklist() -> None:
-    text = explain("", stage="authorize", redirect_uri="http://localhost:9000/source-connections/callback").message()
-    for needle in ("Unique Identifier", "Confidential", "active", "http://localhost:9000/source-connections/callback"):
+    text = explain(
+        "", stage="authorize", redirect_uri="http://localhost:9000/source-connections/callback"
+    ).message()
+    for needle in (
+        "Unique Identifier",
+        "Confidential",
+        "active",
+        "http://localhost:9000/source-connections/callback",
+    ):
         assert needle in text
 
 
@@ -144,3 +155,15 @@ def test_token_error_bodies_of_every_shape_are_read(
     else:
         response = httpx.Response(status, text=body)
     assert token_error_of(response) == expected
+
+
+@pytest.mark.parametrize(
+    ("description", "kind"),
+    [
+        ("redirect_uri does not match the one used in the authorization request.", "redirect_uri_mismatch"),
+        ("The authorization code expired; exchange it as soon as the redirect arrives.", "code_expired"),
+        ("The authorization code was already used; tokens issued for it are revoked.", "code_expired"),
+    ],
+)
+def test_invalid_grant_descriptions_are_told_apart(description: str, kind: str) -> None:
+    assert explain("invalid_grant", description, stage="exchange").kind == kind

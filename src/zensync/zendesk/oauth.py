@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -179,8 +180,13 @@ def _explain(
     lowered = desc.lower()
     redirect = redirect_uri or DEFAULT_REDIRECT_URI
 
+    # A redirect mismatch reported in the description: "redirect_uri does not match ...". Other
+    # texts mention redirects in passing ("exchange it as soon as the redirect arrives").
+    said_redirect_mismatch = bool(re.search(r"redirect[_ ]ur[il]", lowered)) and bool(
+        re.search(r"match|registered|differ", lowered)
+    )
     if err == "redirect_uri_mismatch" or (
-        err in {"invalid_grant", "invalid_request"} and "redirect" in lowered
+        err in {"invalid_grant", "invalid_request"} and said_redirect_mismatch
     ):
         return redirect_mismatch(redirect, registered_redirect_uri, description=desc)
 
