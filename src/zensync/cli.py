@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -713,12 +714,12 @@ def print_hits(hits: list[Any], query: str) -> None:
         title.append(f"[{hit.entity_type}] ", style="magenta")
         title.append(hit.name or hit.entity_id, style="bold")
         console.print(title)
-        snippet = Text("    ")
+        snippet = Text()
         for text, matched in hit.snippet_parts:
             snippet.append(text, style="bold yellow" if matched else None)
-        console.print(snippet)
+        console.print(Padding(snippet, (0, 0, 0, 4)))
         if hit.web_url:
-            console.print(Text("    " + hit.web_url, style=f"link {hit.web_url} blue"))
+            console.print(Padding(Text(hit.web_url, style=f"link {hit.web_url} blue"), (0, 0, 0, 4)))
 
 
 # ---------------------------------------------------------------------------------------------
