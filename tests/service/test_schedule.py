@@ -52,3 +52,21 @@ def test_due_times_follow_the_database(tmp_path: Path) -> None:
         record = store.get_connection("a")
         assert record is not None and jobs.due_at(record, latest) is None
         assert jobs.tick() == []
+
+
+def test_a_run_left_behind_by_a_stopped_service_is_resumed_at_once(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "z.db") as store:
+        manager = ConnectionManager(store, SecretBox.from_key(Fernet.generate_key()))
+        jobs = SyncJobs(manager, scheduling=False)
+        store.create_connection(id="a", name="a", subdomain="acme", auth_kind="oauth", status="active")
+        done = store.create_run("a", "full")
+        store.finish_run(done.id, "succeeded", report={})
+        store.create_run("a", "incremental")  # the process died during this one
+        record = store.get_connection("a")
+        latest = store.latest_run("a")
+        assert record is not None and latest is not None and latest.status == "running"
+        due = jobs.due_at(record, latest)
+        assert due is not None and due <= datetime.now(UTC)
+        assert not jobs.busy("a")  # nobody holds its lock: it is safe to resume
+        with store.lock("a"):
+            assert jobs.busy("a")

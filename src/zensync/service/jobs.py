@@ -60,13 +60,28 @@ class SyncJobs:
         task = self._tasks.get(connection_id)
         return task is not None and not task.done()
 
+    def busy(self, connection_id: str) -> bool:
+        """Whether a sync of this connection runs here or in another process (a CLI sync)."""
+        if self.is_running(connection_id):
+            return True
+        try:
+            with self.manager.store.lock(connection_id):
+                return False
+        except SyncAlreadyRunning:
+            return True
+
     def due_at(self, record: ConnectionRecord, latest: RunRecord | None) -> datetime | None:
-        """When this connection's next scheduled sync is due (None: not schedulable)."""
+        """When this connection's next scheduled sync is due (None: not schedulable).
+
+        A run left ``running`` or ``interrupted`` by a stopped process is resumed at once.
+        """
         if record.status != "active":
             return None
         interval = timedelta(seconds=self.manager.interval(record))
         last_ok = _utc(record.last_sync_at)
         due = last_ok + interval if last_ok else datetime.now(UTC)
+        if latest is not None and latest.status in ("running", "interrupted"):
+            return min(due, datetime.now(UTC))
         if latest is not None and latest.status == "failed" and latest.finished_at is not None:
             failed_at = _utc(latest.finished_at)
             assert failed_at is not None

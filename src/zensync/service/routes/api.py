@@ -42,7 +42,8 @@ def connection_out(state: ServiceState, connection_id: str) -> ConnectionOut:
     return ConnectionOut.of(
         state.manager,
         record,
-        syncing=state.jobs.is_running(record.id) or (latest is not None and latest.status == "running"),
+        syncing=state.jobs.is_running(record.id)
+        or (latest is not None and latest.status == "running" and state.jobs.busy(record.id)),
         next_sync_at=state.jobs.due_at(record, latest),
     )
 
