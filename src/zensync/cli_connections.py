@@ -19,6 +19,7 @@ import errno
 import html
 import json
 import socket
+import sys
 import webbrowser
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
@@ -382,7 +383,12 @@ def connections(
 def disconnect(
     name: Annotated[str, typer.Argument(help="The connection's id or name (see `zensync connections`).")],
     purge: Annotated[bool, typer.Option("--purge", help="Also delete everything synced for it.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --purge deletes data.")] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Do not ask before --purge deletes data (never asked without a terminal)."
+        ),
+    ] = False,
     db: Annotated[
         str | None,
         typer.Option("--db", help="SQLite file or database URL [env ZENSYNC_DB; default ./zensync.db]."),
@@ -397,7 +403,7 @@ def disconnect(
         settings = load_settings({"db": db})
         with _manager(settings.db, must_exist=True) as manager:
             record = manager.get(name)
-            if purge and not yes:
+            if purge and not yes and sys.stdin.isatty():
                 typer.confirm(
                     f"Delete everything synced for {record.id!r} ({record.subdomain}.zendesk.com)?",
                     abort=True,
