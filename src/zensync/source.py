@@ -36,6 +36,8 @@ page of tickets first *surveys* the ticket stream (emitting the tickets, countin
 picks a split time ``X`` that makes both budgets finish together: the event stream covers
 tickets last changed before ``X`` (all their comments are older than ``X``), and the ticket
 stream is re-read from ``X`` with per-ticket comment reads for the rest; both run at once.
+The tickets from ``X`` on are listed once before that, to take them out of the event
+stream's scope, so no comment is emitted twice in two forms (events carry no ``metadata``).
 
 ``exclude_closed_tickets``: a closed ticket is never emitted; it becomes a :class:`Deletion`
 (so a ticket closed since an earlier sync leaves the store together with its comments and
