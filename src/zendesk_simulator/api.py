@@ -45,7 +45,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -75,6 +75,22 @@ MAX_OFFSET_RECORDS = 10_000
 MAX_EXPORT_PAGE = 1000
 MAX_SHOW_MANY = 100
 PRESIGN_TTL = 900
+DELETED_USER_FIELDS = (
+    "id",
+    "name",
+    "email",
+    "created_at",
+    "updated_at",
+    "time_zone",
+    "phone",
+    "shared_phone_number",
+    "photo",
+    "locale_id",
+    "locale",
+    "organization_id",
+    "role",
+    "active",
+)
 OFFSET_DEPTH_ERROR = {
     "errors": [
         {
@@ -245,6 +261,7 @@ class SimulatorApi:
             ("/api/v2/users/{id:int}", self.update_user, ["PUT"]),
             ("/api/v2/users/{id:int}", self.delete_user, ["DELETE"]),
             ("/api/v2/deleted_users", self.list_deleted_users, ["GET"]),
+            ("/api/v2/deleted_users/{id:int}", self.show_deleted_user, ["GET"]),
             ("/api/v2/organizations", self.list_orgs, ["GET"]),
             ("/api/v2/organizations", self.create_org, ["POST"]),
             ("/api/v2/organizations/count", self.count_orgs, ["GET"]),
@@ -665,39 +682,34 @@ class SimulatorApi:
         self.account.delete_user(uid)
         return json_response({"user": self.account.render_user(uid, _base(request))})
 
+    def _deleted_user(self, user_id: int, base: str) -> JSON | None:
+        """A deleted user in ``DeletedUserObject`` shape, or None if the user is not deleted."""
+        if self.account.user_state(user_id) != "deleted":
+            return None
+        user = self.account.render_user(user_id, base)
+        if user is None:
+            return None
+        record = {k: user.get(k) for k in DELETED_USER_FIELDS}
+        record["url"] = f"{base}/api/v2/deleted_users/{user_id}"
+        return record
+
     async def list_deleted_users(self, request: Request) -> Response:
-        """List Deleted Users ("Allowed For: Agents"), in ``DeletedUserObject`` shape."""
+        """List Deleted Users ("Allowed For: Agents")."""
         await self._principal(request)
         base = _base(request)
-        fields = (
-            "id",
-            "name",
-            "email",
-            "created_at",
-            "updated_at",
-            "time_zone",
-            "phone",
-            "shared_phone_number",
-            "photo",
-            "locale_id",
-            "locale",
-            "organization_id",
-            "role",
-            "active",
-        )
 
         def render(ids: list[int]) -> list[JSON]:
-            out = []
-            for i in ids:
-                user = self.account.render_user(i, base)
-                if user is None:
-                    continue
-                record = {k: user.get(k) for k in fields}
-                record["url"] = f"{base}/api/v2/deleted_users/{i}"
-                out.append(record)
-            return out
+            return [u for u in (self._deleted_user(i, base) for i in ids) if u]
 
         return self._paginate(request, self.account.deleted_user_ids(), render, "deleted_users")
+
+    async def show_deleted_user(self, request: Request) -> Response:
+        """Show Deleted User: 404 for users that are not deleted."""
+        await self._principal(request)
+        record = self._deleted_user(int(request.path_params["id"]), _base(request))
+        if record is None:
+            raise RecordNotFound
+        return json_response({"deleted_user": record})
 
     # ------------------------------------------------------------------ organizations
 
@@ -1160,9 +1172,3 @@ def _s3_error(status: int, code: str, message: str) -> Response:
         f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
     )
     return Response(body, status_code=status, media_type="application/xml")
-
-
-def presign_host_for(url: str) -> str:
-    """The storage host name the simulator redirects to for a request to ``url``."""
-    host = urlsplit(url).hostname or "127.0.0.1"
-    return "localhost" if host == "127.0.0.1" else "127.0.0.1"

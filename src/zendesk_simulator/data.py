@@ -738,6 +738,8 @@ class Account:
             self._t_ncomments.append(n_comments)
             self._t_cbase.append(comment_total)
             comment_total += n_comments
+        if self.phrases_enabled:  # the seeded attachment stays downloadable
+            self._malware.discard(ATTACHMENT_BASE + int(self._t_cbase[_PHRASE_TICKET_IDS[2] - 1]) * 8)
         self.n_tickets_generated = n_tickets
         self.n_comments_generated = comment_total
         self._next_ticket_id = n_tickets + 1
@@ -879,12 +881,6 @@ class Account:
 
     def _invalidate_lists(self) -> None:
         self._list_cache.clear()
-
-    def ticket_generated_timestamp(self, tid: int) -> int:
-        over = self._ticket_over.get(tid)
-        if over is not None:
-            return int(over["generated_timestamp"])
-        return int(self._t_gen[tid - 1])
 
     def render_ticket(self, tid: int, base: str) -> JSON | None:
         """The ticket as Zendesk returns it (deleted tickets carry status ``deleted``)."""

@@ -276,6 +276,10 @@ def test_user_organization_group_endpoints(admin: httpx.Client) -> None:
     deleted_users = get(admin, "/api/v2/deleted_users.json")
     assert deleted_users["deleted_users"]
     validate(deleted_users, "/api/v2/deleted_users")
+    first_deleted = deleted_users["deleted_users"][0]["id"]
+    validate(
+        get(admin, f"/api/v2/deleted_users/{first_deleted}.json"), "/api/v2/deleted_users/{deleted_user_id}"
+    )
 
     orgs = get(admin, "/api/v2/organizations.json")
     validate(orgs, "/api/v2/organizations")
