@@ -38,7 +38,7 @@ class SimulatorStartError(RuntimeError):
 
 @dataclass
 class SimulatorHandle:
-    """A running simulator: where it is, its test credentials, and a few helpers."""
+    """A running simulator: where it is, its test credentials, and ways to read and change it."""
 
     base_url: str
     subdomain: str

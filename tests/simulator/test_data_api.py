@@ -104,7 +104,7 @@ def test_same_seed_same_account_other_seed_other_account() -> None:
 
 
 def test_generated_account_has_every_kind_of_object() -> None:
-    """The variety the brief asks for is really there, on a small account."""
+    """Every kind of object a real account holds is there, even on a small account."""
     account = Account(SimulatorConfig(tickets=400, seed=7), now=1_750_000_000.0)
     truth = account.truth()
     assert all(
@@ -264,7 +264,8 @@ def test_comments_of_a_heavy_ticket_both_paginations(admin: httpx.Client) -> Non
 def test_inline_images_only_on_request_and_users_sideload(
     simulator: SimulatorHandle, admin: httpx.Client
 ) -> None:
-    account = Account(SimulatorConfig(tickets=200, seed=7))
+    # the same account, generated in-process from the shared simulator's flags, says where to look
+    account = Account(SimulatorConfig(tickets=simulator.flags["tickets"], seed=simulator.flags["seed"]))
     with_inline = next(
         tid
         for tid in range(1, 201)
