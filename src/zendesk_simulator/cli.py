@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-rate-limits", action="store_true", help="count requests but never answer 429")
     p.add_argument(
+        "--plan-limit-override",
+        type=int,
+        default=None,
+        metavar="N",
+        help="requests per minute of the plan bucket instead of the plan's figure",
+    )
+    p.add_argument(
         "--minute-seconds",
         type=_positive_float,
         default=d.minute_seconds,
@@ -96,6 +103,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--agent-email", default=d.agent_email, help=f"the agent's email (default {d.agent_email})"
+    )
+    p.add_argument(
+        "--enduser-email", default=d.enduser_email, help=f"an end user's email (default {d.enduser_email})"
+    )
+    p.add_argument(
+        "--access-token-ttl",
+        type=int,
+        default=d.access_token_ttl,
+        metavar="SECONDS",
+        help=f"lifetime of issued access tokens (default {d.access_token_ttl}, Zendesk's 30 minutes)",
+    )
+    p.add_argument(
+        "--refresh-token-ttl",
+        type=int,
+        default=d.refresh_token_ttl,
+        metavar="SECONDS",
+        help=f"lifetime of issued refresh tokens (default {d.refresh_token_ttl}, Zendesk's 30 days)",
+    )
+    p.add_argument(
+        "--authorization-code-ttl",
+        type=int,
+        default=d.authorization_code_ttl,
+        metavar="SECONDS",
+        help=f"lifetime of authorization codes (default {d.authorization_code_ttl}, as Zendesk's)",
     )
     p.add_argument(
         "--api-token", default=d.api_token, help="the account's API token (default simulator-token)"
@@ -130,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of API requests answered with an injected fault (deterministic under --seed)",
     )
     p.add_argument(
+        "--fault-kinds",
+        default=",".join(d.fault_kinds),
+        metavar="KIND,KIND",
+        help=f"faults to draw from (default {','.join(d.fault_kinds)})",
+    )
+    p.add_argument(
+        "--slow-seconds",
+        type=_positive_float,
+        default=d.slow_seconds,
+        help=f"delay of a 'slow' fault (default {d.slow_seconds:g})",
+    )
+    p.add_argument(
         "--ssl-certfile", default=None, help="serve HTTPS with this certificate (with --ssl-keyfile)"
     )
     p.add_argument("--ssl-keyfile", default=None, help="private key of --ssl-certfile")
@@ -155,6 +198,13 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
             OAuthClientSpec(c.identifier, c.secret, c.kind, c.active, list(redirect_uris or c.redirect_uris))
             for c in default
         ]
+    kinds = tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip())
+    known = SimulatorConfig().fault_kinds
+    unknown = set(kinds) - set(known)
+    if unknown or not kinds:
+        raise ValueError(f"--fault-kinds: unknown kind(s) {sorted(unknown)}; choose from {','.join(known)}")
+    if args.plan_limit_override is not None and args.plan_limit_override < 1:
+        raise ValueError("--plan-limit-override must be at least 1")
     return SimulatorConfig(
         host=args.host,
         port=args.port,
@@ -169,6 +219,10 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         attachment_rate=args.attachment_rate,
         admin_email=args.admin_email,
         agent_email=args.agent_email,
+        enduser_email=args.enduser_email,
+        access_token_ttl=args.access_token_ttl,
+        refresh_token_ttl=args.refresh_token_ttl,
+        authorization_code_ttl=args.authorization_code_ttl,
         api_token=args.api_token,
         static_access_token=args.static_access_token,
         oauth_clients=clients,
@@ -178,6 +232,9 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         high_volume=args.high_volume,
         rate_limits=not args.no_rate_limits,
         fault_rate=args.fault_rate,
+        fault_kinds=kinds,
+        slow_seconds=args.slow_seconds,
+        plan_limit_override=args.plan_limit_override,
     )
 
 

@@ -82,6 +82,7 @@ class SimulatorConfig:
     # rate limits
     plan: Plan = "enterprise"
     minute_seconds: float = 60.0
+    plan_limit_override: int | None = None  # replaces the plan's requests per minute (tests)
     high_volume: bool = False  # the High Volume add-on: 30/min exports, 300/min List Tickets
     rate_limits: bool = True
 

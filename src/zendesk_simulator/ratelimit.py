@@ -68,10 +68,10 @@ def buckets_for(method: str, path: str) -> list[str]:
 def bucket_limits(config: SimulatorConfig) -> dict[str, int]:
     """Requests per minute for each bucket under `config` (plan and High Volume add-on).
 
-    `plan_limit_override` (when the configuration has it) replaces the plan's figure, so tests
-    can exhaust the plan bucket in a handful of requests.
+    `plan_limit_override` replaces the plan's figure, so tests can exhaust the plan bucket in a
+    handful of requests.
     """
-    override: int | None = getattr(config, "plan_limit_override", None)
+    override = config.plan_limit_override
     if override is not None and override < 1:
         raise ValueError(f"plan_limit_override must be at least 1 request per minute, got {override!r}")
     return {

@@ -128,6 +128,8 @@ def flags_to_args(flags: dict[str, Any]) -> list[str]:
             continue
         if value is True:
             args.append(option)
+        elif key == "fault_kinds":
+            args += [option, ",".join(value) if isinstance(value, list | tuple) else str(value)]
         elif isinstance(value, list | tuple):
             for item in value:
                 args += [option, str(item)]
