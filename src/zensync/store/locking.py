@@ -17,7 +17,7 @@ import fcntl
 import hashlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +36,7 @@ def lock_file_path(db_path: Path, connection_id: str) -> Path:
 
 
 @contextlib.contextmanager
-def file_lock(db_path: Path, connection_id: str, describe_holder: str = "") -> Iterator[None]:
+def file_lock(db_path: Path, connection_id: str, describe_holder: Callable[[], str] = str) -> Iterator[None]:
     path = lock_file_path(db_path, connection_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -45,7 +45,7 @@ def file_lock(db_path: Path, connection_id: str, describe_holder: str = "") -> I
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 512, 0).decode(errors="replace").strip()
-            raise SyncAlreadyRunning(connection_id, holder or describe_holder) from None
+            raise SyncAlreadyRunning(connection_id, holder or describe_holder()) from None
         os.ftruncate(fd, 0)
         holder = (
             f"pid {os.getpid()} on {socket.gethostname()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
@@ -66,14 +66,16 @@ def advisory_key(connection_id: str) -> int:
 
 
 @contextlib.contextmanager
-def advisory_lock(engine: Engine, connection_id: str, describe_holder: str = "") -> Iterator[None]:
+def advisory_lock(
+    engine: Engine, connection_id: str, describe_holder: Callable[[], str] = str
+) -> Iterator[None]:
     key = advisory_key(connection_id)
     with engine.connect() as conn:
         # Autocommit: the lock is session-level and must not keep a transaction open.
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
         if not got:
-            raise SyncAlreadyRunning(connection_id, describe_holder)
+            raise SyncAlreadyRunning(connection_id, describe_holder())
         try:
             yield
         finally:

@@ -893,12 +893,16 @@ class Store:
     def lock(self, connection_id: str) -> Iterator[None]:
         """Hold the sync lock of ``connection_id``; raise SyncAlreadyRunning if taken."""
         check_connection_id(connection_id)
+
+        def holder() -> str:
+            return self._running_run_detail(connection_id)
+
         if self.dialect == "postgresql":
-            with locking.advisory_lock(self._engine, connection_id, self._running_run_detail(connection_id)):
+            with locking.advisory_lock(self._engine, connection_id, holder):
                 yield
         else:
             assert self._db_path is not None
-            with locking.file_lock(self._db_path, connection_id, self._running_run_detail(connection_id)):
+            with locking.file_lock(self._db_path, connection_id, holder):
                 yield
 
     def _running_run_detail(self, connection_id: str) -> str:
