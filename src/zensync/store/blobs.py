@@ -49,6 +49,10 @@ class BlobStore:
     def configured(self) -> bool:
         return self._root is not None
 
+    def require(self) -> Path:
+        """The folder, or the StoreError that says how to configure one."""
+        return self.root
+
     def path(self, sha256: str) -> Path:
         check_sha256(sha256)
         return self.root / sha256[:2] / sha256

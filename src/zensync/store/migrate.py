@@ -46,6 +46,13 @@ def upgrade(engine: Engine, target: str = "head") -> str | None:
     """Bring the schema to ``target`` (default: the newest) in one transaction; return it."""
     script = ScriptDirectory.from_config(_config())
     known = {rev.revision for rev in script.walk_revisions()}
+    if target == "head":
+        # Already current (the usual case): no write lock, so opening a store never waits
+        # for a sync that is committing a page.
+        with engine.connect() as connection:
+            current = current_revision(connection)
+        if current == script.get_current_head():
+            return current
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             connection = connection.execution_options(zensync_write=True)

@@ -1,7 +1,7 @@
 """Full-text search: SQLite FTS5 (bm25, snippet) and PostgreSQL tsvector (ts_rank, ts_headline).
 
 Both backends accept the same user syntax, that of PostgreSQL's ``websearch_to_tsquery``
-(api-free, what people type into a search box): words are ANDed, ``"quoted phrases"`` match
+(what people type into a search box): words are ANDed, ``"quoted phrases"`` match
 in order, ``or`` between words means either, and ``-word`` excludes. Nothing a user types can
 break the query: on SQLite every term is re-quoted as an FTS5 string, so ``"``, ``*``,
 ``AND (``, ``NEAR`` or column filters are plain text; on PostgreSQL ``websearch_to_tsquery``

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -60,15 +61,19 @@ class Source(Protocol):
     def generate_entities(self, cursor: dict[str, Any] | None) -> AsyncIterator[SourcePage]: ...
 
 
-class Downloaded(Protocol):
-    sha256: str
-    size: int
-
-
 class DownloadClient(Protocol):
-    """The part of ``ZendeskClient`` the engine uses."""
+    """The part of ``ZendeskClient`` the engine uses: ``download`` saves the bytes as
+    ``{dest_dir}/{sha256}`` and returns an object with ``sha256``, ``size`` and ``path``."""
 
-    async def download(self, content_url: str, dest: Path, *, max_bytes: int) -> Any: ...
+    async def download(
+        self,
+        content_url: str,
+        dest_dir: Path,
+        *,
+        max_bytes: int,
+        allow_malware: bool = False,
+        malware_scan_result: str | None = None,
+    ) -> Any: ...
 
     @property
     def stats(self) -> Any: ...
@@ -137,8 +142,8 @@ class SyncEngine:
         error the run is stored as failed (interrupted on cancellation), the error is
         re-raised, and ``self.report`` still holds what was done; the next run resumes.
         """
-        if self.download_attachments and not self.store.blobs.configured:
-            self.store.blobs.root  # noqa: B018 - raises the StoreError that names the fix
+        if self.download_attachments:
+            self.store.blobs.require()  # before anything is written: no folder, no run
         with self.store.lock(self.connection_id):
             return await self._run_locked(full)
 
@@ -319,14 +324,19 @@ class SyncEngine:
             if attachment.size is not None and attachment.size > self.max_attachment_bytes:
                 counts.skipped_too_large += 1
                 return
-            tmp = self.store.blob_temp_file()
+            allowed = self.allow_malware or bool(attachment.malware_access_override)
+            folder = self.store.blob_temp_dir()
             try:
                 async with limit:
                     assert self.client is not None
                     result = await self.client.download(
-                        attachment.content_url, tmp, max_bytes=self.max_attachment_bytes
+                        attachment.content_url,
+                        folder,
+                        max_bytes=self.max_attachment_bytes,
+                        allow_malware=allowed,
+                        malware_scan_result=attachment.malware_scan_result,
                     )
-                self.store.put_blob(tmp, result.sha256)
+                self.store.put_blob(Path(result.path), result.sha256)
                 attachment.content_sha256 = result.sha256
                 counts.downloaded += 1
                 counts.bytes += int(result.size)
@@ -340,7 +350,7 @@ class SyncEngine:
                     "attachment %s of ticket %s not downloaded: %s", attachment.id, attachment.ticket_id, exc
                 )
             finally:
-                tmp.unlink(missing_ok=True)
+                shutil.rmtree(folder, ignore_errors=True)
 
         try:
             async with asyncio.TaskGroup() as group:
