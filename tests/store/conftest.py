@@ -16,19 +16,21 @@ import sqlalchemy as sa
 
 from zensync.store import Store
 from zensync.store.schema import metadata
-from zensync.store.testing import PostgresServer, find_postgres_bin, shared_postgres
+from zensync.store.testing import PostgresServer, find_postgres_bin, shared_postgres, stop_shared_postgres
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> PostgresServer:
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's throwaway server, stopped (and its files deleted) at the session's end."""
     if find_postgres_bin() is None:
         message = "PostgreSQL server binaries (initdb, pg_ctl) are not installed"
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(f"{message}; CI must test PostgreSQL (apt-get install postgresql)")
         pytest.skip(message)
-    return shared_postgres()
+    yield shared_postgres()
+    stop_shared_postgres()
 
 
 @pytest.fixture(scope="module")

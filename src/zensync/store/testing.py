@@ -185,15 +185,26 @@ def running_postgres(bin_dir: Path | None = None) -> Iterator[PostgresServer]:
 
 
 _shared: PostgresServer | None = None
+_shared_manager: contextlib.AbstractContextManager[PostgresServer] | None = None
 _shared_lock = threading.Lock()
 
 
 def shared_postgres() -> PostgresServer:
-    """One server per process, started on first use and stopped when the process exits."""
-    global _shared
+    """One server per process, started on first use; see :func:`stop_shared_postgres`."""
+    global _shared, _shared_manager
     with _shared_lock:
         if _shared is None:
             manager = running_postgres()
             _shared = manager.__enter__()
-            atexit.register(manager.__exit__, None, None, None)
+            _shared_manager = manager
+            atexit.register(stop_shared_postgres)  # in case nobody stops it explicitly
         return _shared
+
+
+def stop_shared_postgres() -> None:
+    """Stop the shared server (if started) and delete its files; safe to call twice."""
+    global _shared, _shared_manager
+    with _shared_lock:
+        manager, _shared, _shared_manager = _shared_manager, None, None
+    if manager is not None:
+        manager.__exit__(None, None, None)
