@@ -226,7 +226,7 @@ def describe_db(db: str) -> str:
     return db
 
 
-def open_store(db: str, *, must_exist: bool) -> Store:
+def open_store(db: str, *, must_exist: bool, blob_dir: str | None = None) -> Store:
     """Open the store; for read-only commands refuse to create an empty SQLite file."""
     from zensync.store import Store
 
@@ -236,7 +236,17 @@ def open_store(db: str, *, must_exist: bool) -> Store:
             f"no zensync database at {str(path)!r} — run `zensync sync` (or `zensync demo`) first, "
             "or point --db / $ZENSYNC_DB at an existing one"
         )
-    return Store.open(db)
+    return Store.open(db, blob_dir=blob_dir)
+
+
+def check_attachment_storage(store: Store, attachments: bool) -> None:
+    """Downloading needs a folder for the files: SQLite has one by default, PostgreSQL does not."""
+    if attachments and not store.blobs.configured:
+        fail(
+            f"{store.describe()} keeps no files, so attachment bytes need a folder — pass --blob-dir DIR "
+            "($ZENSYNC_BLOB_DIR), or --no-attachments to keep attachment metadata only",
+            2,
+        )
 
 
 @dataclass
@@ -434,6 +444,10 @@ def sync(
     full: Annotated[
         bool, typer.Option("--full", help="Re-read everything; remove what Zendesk no longer has.")
     ] = False,
+    blob_dir: Annotated[
+        str | None,
+        typer.Option(help="Folder for attachment files [env ZENSYNC_BLOB_DIR; default <db file>.blobs]."),
+    ] = None,
     report_json: Annotated[
         Path | None, typer.Option("--report-json", help="Also write the run report as JSON to this file.")
     ] = None,
@@ -453,6 +467,7 @@ def sync(
                 "connection": connection,
                 "exclude_closed_tickets": exclude_closed_tickets,
                 "attachments": attachments,
+                "blob_dir": blob_dir,
             },
             config_file=config,
         )
@@ -469,7 +484,8 @@ async def _sync_command(settings: Settings, *, full: bool) -> RunReport:
         return await _sync_stored_connection(settings, full=full, show_progress=show)
     # Credentials are checked before the database is touched: a typo creates no file.
     await _validated(account)
-    with open_store(settings.db, must_exist=False) as store:
+    with open_store(settings.db, must_exist=False, blob_dir=settings.blob_dir) as store:
+        check_attachment_storage(store, settings.attachments)
         err_console.print(
             f"Syncing {account.config.zendesk_host} ({account.source}) into {describe_db(settings.db)}",
             markup=False,
@@ -489,12 +505,28 @@ async def _sync_stored_connection(settings: Settings, *, full: bool, show_progre
     path = _sqlite_path(settings.db)
     if path is not None and not path.exists():
         fail(no_account_message(), 2)
-    with open_store(settings.db, must_exist=False) as store:
+    with open_store(settings.db, must_exist=False, blob_dir=settings.blob_dir) as store:
+        check_attachment_storage(store, settings.attachments)
         records = store.list_connections()
         if not records:
             fail(no_account_message(), 2)
         manager = ConnectionManager(store, SecretBox.from_environment())
-        record = manager.get(settings.connection) if settings.connection else records[0]
+        if settings.connection:
+            record = manager.get(settings.connection)
+        elif settings.subdomain:
+            from zensync.config import normalize_subdomain
+
+            subdomain, _ = normalize_subdomain(settings.subdomain)
+            matching = [r for r in records if r.subdomain == subdomain]
+            if not matching:
+                fail(
+                    f"no stored connection for {subdomain!r} and no credentials given — pass --email with "
+                    f"--api-token (or --access-token), or run `zensync connect --subdomain {subdomain}`",
+                    2,
+                )
+            record = matching[0]
+        else:
+            record = records[0]
         err_console.print(
             f"Syncing {record.subdomain}.zendesk.com (connection {record.id!r}) "
             f"into {describe_db(settings.db)}",

@@ -5,7 +5,7 @@ first: command-line option > environment variable > config file > default. The c
 ``--config PATH`` when given (it must exist), else ``zensync.toml`` in the working directory when
 present. Its keys are the option names with underscores (``db``, ``subdomain``, ``base_url``,
 ``email``, ``api_token``, ``access_token``, ``connection``, ``exclude_closed_tickets``,
-``attachments``), at top level or under a ``[zensync]`` table.
+``attachments``, ``blob_dir``), at top level or under a ``[zensync]`` table.
 
 Secrets (``api_token``, ``access_token``) are :class:`pydantic.SecretStr`: their ``repr`` and
 ``str`` are masked, so a settings object can be printed or logged without leaking them.
@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     connection: str | None = Field(None, description="Name of a stored connection")
     exclude_closed_tickets: bool = False
     attachments: bool = True
+    blob_dir: str | None = Field(None, description="Attachment files (default: <db file>.blobs for SQLite)")
 
     @classmethod
     def settings_customise_sources(

@@ -1,7 +1,8 @@
 """Shared fixtures for the CLI tests: the real ``zensync`` console script in a subprocess.
 
-Helpers are handed out as the ``cli`` fixture (pytest's importlib mode keeps test folders
-from importing each other's modules).
+The account is the session's shared, read-only ``simulator`` (tests/conftest.py); no CLI test
+writes to it. Helpers are handed out as the ``cli`` fixture (pytest's importlib mode keeps test
+folders from importing each other's modules).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,15 +73,6 @@ def sim_env(sim: Any, **extra: str) -> dict[str, str]:
 
 def sim_args(sim: Any) -> list[str]:
     return ["--subdomain", sim.subdomain, "--base-url", sim.base_url]
-
-
-@pytest.fixture(scope="package")
-def simulator() -> Iterator[Any]:
-    """A small account (enough tickets for the seeded search phrases) with a short rate-limit minute."""
-    from zendesk_simulator.testing import running_simulator
-
-    with running_simulator(tickets=60, plan="enterprise", minute_seconds=1, seed=11) as sim:
-        yield sim
 
 
 @pytest.fixture(scope="package")

@@ -115,8 +115,11 @@ def test_second_sync_is_incremental_and_changes_nothing(
     assert cli.stored_counts(db, tmp_path) == {t: simulator.truth()[t] for t in ENTITY_TYPES}
 
 
-def test_secrets_never_printed(simulator: Any, tmp_path: Path, cli: Any) -> None:
-    env = cli.sim_env(simulator)
+def test_access_token_sync_without_attachment_bytes(simulator: Any, tmp_path: Path, cli: Any) -> None:
+    """--access-token (here from the environment) and --no-attachments: metadata only, no secret shown."""
+    token = simulator.static_access_token
+    assert token, "the shared simulator issues a static access token"
+    env = cli.env(ZENSYNC_ACCESS_TOKEN=token)
     result = cli.run(
         "sync",
         "--db",
@@ -128,12 +131,13 @@ def test_secrets_never_printed(simulator: Any, tmp_path: Path, cli: Any) -> None
         env=env,
     )
     assert result.code == 0, result.stderr
-    assert simulator.api_token not in result.stdout + result.stderr
-    # Metadata only: no attachment bytes were stored.
+    assert token not in result.stdout + result.stderr
+    assert "(access token)" in result.stderr
+    truth = simulator.truth()
+    assert cli.stored_counts(tmp_path / "s.db", tmp_path) == {t: truth[t] for t in ENTITY_TYPES}
     blobs = tmp_path / "s.db.blobs"
-    assert not blobs.exists() or not any(
-        p.is_file() and p.stat().st_size > 0 for p in blobs.rglob("*") if p.parent.name != "tmp"
-    )
+    stored_files = [p for p in blobs.rglob("*") if p.is_file()] if blobs.exists() else []
+    assert stored_files == [], "no attachment bytes are downloaded with --no-attachments"
 
 
 def test_config_file_settings_and_excluding_closed_tickets(simulator: Any, cli: Any, tmp_path: Path) -> None:
