@@ -40,13 +40,14 @@ from zensync.settings import DEFAULT_DB, Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from zensync.config import ZendeskConfig
+    from zensync.entities import EntityType
     from zensync.store import PageCounts, Store
     from zensync.sync.report import RunReport
     from zensync.zendesk.auth import ZendeskAuth
 
-ENTITY_CHOICES = ("ticket", "comment", "user", "organization", "attachment")
-# Streams of the source, and the entity types each one fills (for the progress display).
-STREAM_LABELS = {
+ENTITY_CHOICES: tuple[EntityType, ...] = ("ticket", "comment", "user", "organization", "attachment")
+# How each entity type is named in tables and progress lines.
+STREAM_LABELS: dict[EntityType, str] = {
     "organization": "organizations",
     "user": "users",
     "ticket": "tickets",
@@ -356,7 +357,7 @@ class SyncProgress:
 
     def __call__(self, stream: str, counts: PageCounts) -> None:
         for entity_type, task_id in self.tasks.items():
-            c = counts[entity_type]  # type: ignore[index]
+            c = counts[entity_type]
             self.progress.update(task_id, completed=c.seen + c.deleted)
 
 
@@ -700,17 +701,20 @@ def status(
 # search
 
 
-def _check_types(types: list[str] | None) -> list[str] | None:
+def _check_types(types: list[str] | None) -> list[EntityType] | None:
+    """``--type`` values (repeatable or comma-separated, singular or plural) as entity types."""
     if not types:
         return None
-    normalised = []
+    by_name: dict[str, EntityType] = {t: t for t in ENTITY_CHOICES} | {f"{t}s": t for t in ENTITY_CHOICES}
+    chosen: list[EntityType] = []
     for value in types:
         for part in value.split(","):
-            name = part.strip().lower().rstrip("s") if part.strip().lower() != "status" else part
-            if name not in ENTITY_CHOICES:
+            name = by_name.get(part.strip().lower())
+            if name is None:
                 fail(f"unknown --type {part!r} — use one of: {', '.join(ENTITY_CHOICES)}", 2)
-            normalised.append(name)
-    return normalised
+            if name not in chosen:
+                chosen.append(name)
+    return chosen
 
 
 @app.command()
@@ -780,7 +784,7 @@ def export(
             target = output.open("w", encoding="utf-8") if output is not None else sys.stdout
             try:
                 for entity_type in wanted:
-                    for entity in store.iter_entities(None, entity_type):  # type: ignore[arg-type]
+                    for entity in store.iter_entities(None, entity_type):
                         # The stored entity as JSON, led by its type so mixed exports stay
                         # self-describing (entity_type is a class attribute, not a field).
                         line = entity.model_dump_json()
@@ -939,9 +943,9 @@ async def _demo(db: Path, *, tickets: int, minute_seconds: float, attachments: b
             console.print(f"\nSample search: zensync search {json.dumps(query)} --db {db}")
             print_hits(store.search(query, limit=5), query)
             stored = store.counts(DEMO_MARKER_CONNECTION)
-        match = all(stored.get(t) == truth.get(t) for t in ENTITY_CHOICES)  # type: ignore[call-overload]
+        match = all(stored.get(t) == truth.get(t) for t in ENTITY_CHOICES)
         console.print(
-            f"\nStored {', '.join(f'{stored[t]:,} {STREAM_LABELS[t]}' for t in ENTITY_CHOICES)}"  # type: ignore[index]
+            f"\nStored {', '.join(f'{stored[t]:,} {STREAM_LABELS[t]}' for t in ENTITY_CHOICES)}"
             f" — {'equal to' if match else 'DIFFERENT from'} the simulator's own counts."
         )
     console.print(
