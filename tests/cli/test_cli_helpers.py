@@ -1,0 +1,54 @@
+"""Small pure parts of the CLI: what it prints about databases, cursors and entity types."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import typer
+
+from zensync.cli import CliError, _check_types, _sqlite_path, cursor_state, describe_db, explain_error
+
+
+def test_describe_db_hides_a_password() -> None:
+    shown = describe_db("postgresql://sync:hunter2@db.internal:5432/zensync")
+    assert "hunter2" not in shown
+    assert shown == "postgresql://sync:…@db.internal:5432/zensync"
+    assert describe_db("zensync.db") == "zensync.db"
+
+
+def test_sqlite_path_of_paths_and_urls(tmp_path: Path) -> None:
+    assert _sqlite_path("x.db") == Path("x.db")
+    assert _sqlite_path(f"sqlite:///{tmp_path}/y.db") == tmp_path / "y.db"
+    assert _sqlite_path("postgresql://u@h/db") is None
+
+
+def test_cursor_state_reports_positions_and_ages() -> None:
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    cursor = {
+        "version": 1,
+        "phase": "done",
+        "organizations": {"start_time": int(now.timestamp()) - 3600, "boundary": []},
+        "tickets": {"start_time": 0, "cursor": "abc"},
+        "pending": [],
+    }
+    state = cursor_state(cursor, now)
+    assert state["organizations"]["age_seconds"] == 3600
+    assert state["organizations"]["position"] == "2026-01-01T23:00:00+00:00"
+    assert state["tickets"] == {"position": None, "age_seconds": None, "export_cursor": True}
+    assert set(state) == {"organizations", "tickets"}
+
+
+def test_entity_types_accept_plurals_and_commas() -> None:
+    assert _check_types(["tickets,comment", "ticket"]) == ["ticket", "comment"]
+    assert _check_types(None) is None
+    with pytest.raises(CliError, match="unknown --type 'tix'"):
+        _check_types(["tix"])
+
+
+def test_unexpected_errors_point_to_verbose() -> None:
+    message, code = explain_error(RuntimeError("disk on fire"))
+    assert code == 1 and "RuntimeError: disk on fire" in message and "--verbose" in message
+    assert explain_error(CliError("fix it", 2)) == ("fix it", 2)
+    assert not isinstance(CliError("x"), typer.Exit)
