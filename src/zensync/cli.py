@@ -387,13 +387,19 @@ async def run_sync(
     full: bool,
     attachments: bool,
     show_progress: bool = True,
+    validate: bool = True,
 ) -> RunReport:
-    """Validate, then run the engine with a progress display; return its report."""
+    """Validate (unless the caller just did), then run the engine with a progress display.
+
+    On failure the partial report is shown before the error: what was stored stays stored,
+    and the next run resumes from the last committed page.
+    """
     from zensync.source import ZendeskSource
     from zensync.sync.engine import SyncEngine
     from zensync.zendesk.client import ZendeskClient
 
-    await _validated(account)
+    if validate:
+        await _validated(account)
     async with ZendeskClient(account.config, account.auth) as client:
         source = ZendeskSource(client, account.config)
         with SyncProgress(err_console, enabled=show_progress) as progress:
@@ -491,7 +497,9 @@ async def _sync_command(settings: Settings, *, full: bool) -> RunReport:
             f"Syncing {account.config.zendesk_host} ({account.source}) into {describe_db(settings.db)}",
             markup=False,
         )
-        return await run_sync(store, account, full=full, attachments=settings.attachments, show_progress=show)
+        return await run_sync(
+            store, account, full=full, attachments=settings.attachments, show_progress=show, validate=False
+        )
 
 
 async def _sync_stored_connection(settings: Settings, *, full: bool, show_progress: bool) -> RunReport:
