@@ -21,6 +21,7 @@ import logging
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +44,9 @@ STREAM_TYPES: dict[str, tuple[EntityType, ...]] = {
     "comments": ("comment", "attachment"),
 }
 
+# Pages read ahead of the one being stored (their attachments download meanwhile).
+PIPELINE_PAGES = 4
+
 ProgressCallback = Callable[[str, PageCounts], None]
 
 # Per-attachment failures: the run goes on and a later run tries again. Anything else
@@ -55,6 +59,14 @@ _SKIPPABLE_DOWNLOAD_ERRORS: tuple[type[Exception], ...] = (
     zerrors.ServerError,
     zerrors.BadResponse,
 )
+
+
+@dataclass
+class _Staged:
+    """A page read from the source, with the task downloading its attachments (if any)."""
+
+    page: SourcePage
+    downloads: asyncio.Task[AttachmentCounts] | None
 
 
 class Source(Protocol):
@@ -116,7 +128,7 @@ class SyncEngine:
         max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
         allow_malware: bool = False,
         progress: ProgressCallback | None = None,
-        download_concurrency: int = 4,
+        download_concurrency: int = 16,
         full_sweep_types: Iterable[EntityType] = ENTITY_TYPES,
     ) -> None:
         if download_attachments and client is None:
@@ -227,19 +239,45 @@ class SyncEngine:
 
         log.info("%s sync of %s: run #%d%s", mode, cid, run_id, " (resumed)" if resumed else "")
         generator = self.source.generate_entities(source_cursor)
-        iterator = generator.__aiter__()
-        pending: asyncio.Future[SourcePage] | None = None
+        # Three stages run at once: the source reads ahead (its next export request is in
+        # flight while this page is handled), each page's attachment downloads start as soon
+        # as the page arrives (bounded across pages by one semaphore), and pages are stored
+        # strictly in order, each once its own downloads are done. A page's cursor is
+        # therefore never committed before every earlier page is.
+        ready: asyncio.Queue[_Staged | BaseException | None] = asyncio.Queue(maxsize=PIPELINE_PAGES)
+        download_limit = asyncio.Semaphore(self.download_concurrency)
+        staged: list[asyncio.Task[AttachmentCounts]] = []
+
+        async def read_pages() -> None:
+            try:
+                async for page in generator:
+                    task = (
+                        asyncio.create_task(self._download_page_attachments(page, download_limit))
+                        if self.download_attachments
+                        else None
+                    )
+                    if task is not None:
+                        staged.append(task)
+                    await ready.put(_Staged(page, task))
+                await ready.put(None)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # handed to the storing side, which re-raises it
+                await ready.put(exc)
+
+        reader: asyncio.Task[None] | None = None
         try:
-            pending = asyncio.ensure_future(anext(iterator))
+            reader = asyncio.create_task(read_pages(), name="zensync-engine-reader")
             while True:
-                try:
-                    page = await pending
-                except StopAsyncIteration:
-                    pending = None
+                item = await ready.get()
+                if item is None:
                     break
-                pending = asyncio.ensure_future(anext(iterator))
-                if self.download_attachments:
-                    attachments.add(await self._download_page_attachments(page))
+                if isinstance(item, BaseException):
+                    raise item
+                page = item.page
+                if item.downloads is not None:
+                    attachments.add(await item.downloads)
+                    staged.remove(item.downloads)
                 sweep = STREAM_TYPES.get(page.stream, ()) if page.complete_snapshot else ()
                 to_store = page.model_copy(update={"cursor": {**page.cursor, ENGINE_KEY: engine_state}})
                 page_counts = await asyncio.to_thread(
@@ -277,10 +315,11 @@ class SyncEngine:
                 store.finish_run(run_id, "failed", report=self.report.to_dict(), error=message)
             raise
         finally:
-            if pending is not None and not pending.done():
-                pending.cancel()
-            if pending is not None:
-                await asyncio.gather(pending, return_exceptions=True)
+            waiting = [t for t in (reader, *staged) if t is not None and not t.done()]
+            for task in waiting:
+                task.cancel()
+            if waiting:
+                await asyncio.gather(*waiting, return_exceptions=True)
             aclose = getattr(generator, "aclose", None)
             if aclose is not None:
                 with contextlib.suppress(Exception):
@@ -292,7 +331,15 @@ class SyncEngine:
     # -----------------------------------------------------------------------------------------
     # Attachment bytes
 
-    async def _download_page_attachments(self, page: SourcePage) -> AttachmentCounts:
+    def _page_folder(self, downloads: int) -> Path:
+        folder = self.store.blob_temp_dir()
+        for index in range(downloads):
+            (folder / str(index)).mkdir()
+        return folder
+
+    async def _download_page_attachments(
+        self, page: SourcePage, limit: asyncio.Semaphore
+    ) -> AttachmentCounts:
         """Fill ``content_sha256`` of the page's attachments, downloading what is not stored."""
         found = [e for e in page.entities if isinstance(e, ZendeskAttachmentEntity)]
         counts = AttachmentCounts()
@@ -301,9 +348,7 @@ class SyncEngine:
         known = await asyncio.to_thread(
             self.store.attachment_files, self.connection_id, [a.id for a in found]
         )
-        limit = asyncio.Semaphore(self.download_concurrency)
-
-        async def fetch(attachment: ZendeskAttachmentEntity) -> None:
+        async def fetch(index: int, attachment: ZendeskAttachmentEntity) -> None:
             stored_sha = attachment.content_sha256 or known.get(attachment.id)
             if stored_sha and self.store.has_blob(stored_sha):
                 # Zendesk never changes an attachment's bytes: the stored file is still right.
@@ -325,18 +370,17 @@ class SyncEngine:
                 counts.skipped_too_large += 1
                 return
             allowed = self.allow_malware or bool(attachment.malware_access_override)
-            folder = self.store.blob_temp_dir()
             try:
                 async with limit:
                     assert self.client is not None
                     result = await self.client.download(
                         attachment.content_url,
-                        folder,
+                        folder / str(index),
                         max_bytes=self.max_attachment_bytes,
                         allow_malware=allowed,
                         malware_scan_result=attachment.malware_scan_result,
                     )
-                self.store.put_blob(Path(result.path), result.sha256)
+                await asyncio.to_thread(self.store.put_blob, Path(result.path), result.sha256)
                 attachment.content_sha256 = result.sha256
                 counts.downloaded += 1
                 counts.bytes += int(result.size)
@@ -349,17 +393,21 @@ class SyncEngine:
                 log.warning(
                     "attachment %s of ticket %s not downloaded: %s", attachment.id, attachment.ticket_id, exc
                 )
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
 
+        # One private folder per page, with a subfolder per download (two attachments with
+        # the same bytes may download at once), made in one worker-thread call and removed
+        # when the page is done.
+        folder = await asyncio.to_thread(self._page_folder, len(found))
         try:
             async with asyncio.TaskGroup() as group:
-                for attachment in found:
-                    group.create_task(fetch(attachment))
+                for index, attachment in enumerate(found):
+                    group.create_task(fetch(index, attachment))
         except BaseExceptionGroup as group_error:
             # Surface the first real error (e.g. AuthenticationError) rather than the group.
             first = group_error.exceptions[0]
             raise first from None
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
         return counts
 
 
