@@ -22,6 +22,7 @@ ours (api-reference.md, "Attachments": ``content_url`` answers 302 to a temporar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -86,6 +87,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS = 5
 _CHUNK = 64 * 1024
+# Enough kept-alive connections for the concurrent comment reads and attachment downloads of
+# a sync, so that none is closed and reopened between requests.
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=64)
 _SPILL = 1024 * 1024  # bytes of a download held in memory before they go to disk
 
 
@@ -169,6 +173,7 @@ class ZendeskClient:
             transport=transport,
             http2=http2,
             follow_redirects=False,
+            limits=_LIMITS,
             headers={"User-Agent": f"zensync/{__version__}", "Accept": "application/json"},
         )
         self._anonymous: httpx.AsyncClient | None = None
@@ -425,6 +430,7 @@ class ZendeskClient:
                 transport=self._transport,
                 follow_redirects=True,
                 max_redirects=_MAX_HOPS,
+                limits=_LIMITS,
             )
         shown = redact_url(url, account_host=self._account_host)
         started = time.monotonic()
@@ -455,6 +461,10 @@ class ZendeskClient:
                 if response.status_code not in _REDIRECTS:
                     break
                 location = response.headers.get("location")
+                # Reading the (small) redirect body lets the connection go back to the pool;
+                # closing it unread would close the connection and cost a new one per file.
+                with contextlib.suppress(httpx.HTTPError):
+                    await response.aread()
                 await response.aclose()
                 if not location:
                     raise BadResponse(
