@@ -128,7 +128,7 @@ class SyncEngine:
         max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
         allow_malware: bool = False,
         progress: ProgressCallback | None = None,
-        download_concurrency: int = 16,
+        download_concurrency: int = 8,
         full_sweep_types: Iterable[EntityType] = ENTITY_TYPES,
     ) -> None:
         if download_attachments and client is None:

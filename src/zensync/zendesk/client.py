@@ -88,8 +88,9 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS = 5
 _CHUNK = 64 * 1024
 # Enough kept-alive connections for the concurrent comment reads and attachment downloads of
-# a sync, so that none is closed and reopened between requests.
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=64)
+# a sync, so that none is closed and reopened between requests (not many more: the pool
+# checks every idle connection on each request).
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=32)
 _SPILL = 1024 * 1024  # bytes of a download held in memory before they go to disk
 
 
