@@ -37,6 +37,7 @@ from typing import Any, Self, TypeVar
 
 import anyio
 import httpx
+import orjson
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -235,7 +236,8 @@ class ZendeskClient:
         if not response.content.strip():
             return {}
         try:
-            payload = response.json()
+            # orjson: export pages are megabytes of JSON, parsed on the event loop.
+            payload = orjson.loads(response.content)
         except ValueError as exc:
             raise BadResponse(
                 "Zendesk's answer was cut short or is not JSON",
