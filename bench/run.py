@@ -7,8 +7,8 @@ tickets through the simulator's write API, and runs ``zensync sync`` again. It r
 * requests per rate-limit bucket, counted by the simulator (the server's view, not the client's);
 * the lower bound on time that the limits impose: the busiest bucket's requests divided by its
   rate, in shortened minutes (design.md, "Rate-limit buckets"; api-reference.md, "Rate limits");
-* measured wall time and its ratio to that bound, CPU seconds and peak RSS of the sync process
-  (read with ``os.wait4`` for that one child, so the simulator's memory is not counted);
+* measured wall time and its ratio to that bound, CPU seconds (``os.wait4`` of that one child)
+  and peak RSS (``VmHWM`` of the child, so neither the simulator nor this process is counted);
 * entities per second; the incremental run's requests as a share of the full run's;
 * whether the stored counts equal the simulator's truth after each run;
 * the CPU the simulator used meanwhile and the machine's load, since both share its cores.
@@ -29,6 +29,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -104,11 +105,39 @@ class SizeResult:
     full_counts_match_truth: bool = False
 
 
-def run_zensync(args: list[str], env: dict[str, str], report_path: Path) -> ProcessRun:
-    """Run ``python -m zensync.cli ARGS`` and read its own rusage with ``os.wait4``.
+def _peak_rss_poller(pid: int, peak: list[float], interval: float = 0.05) -> threading.Thread:
+    """Follow ``VmHWM`` of ``/proc/PID/status``: the peak RSS of that process's own memory map.
 
-    ``wait4`` on the child's pid gives that process's peak RSS (``ru_maxrss``, KiB on Linux)
-    and CPU time alone; ``RUSAGE_CHILDREN`` would mix in every other child ever waited on.
+    It cannot be inflated by the parent (``ru_maxrss`` can, see :func:`stored_ticket_ids`) and
+    only grows, so the last reading before exit is the peak to within ``interval``.
+    """
+    status = Path(f"/proc/{pid}/status")
+
+    def follow() -> None:
+        while True:
+            try:
+                text = status.read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    peak[0] = max(peak[0], int(line.split()[1]) / 1024)
+                    break
+            else:
+                return  # a zombie has no memory map left
+            time.sleep(interval)
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    return thread
+
+
+def run_zensync(args: list[str], env: dict[str, str], report_path: Path) -> ProcessRun:
+    """Run ``python -m zensync.cli ARGS``; read its CPU time with ``os.wait4``, its peak RSS from /proc.
+
+    ``wait4`` on the child's pid gives that process's CPU time alone (``RUSAGE_CHILDREN`` would
+    mix in every other child ever waited on). Peak memory is ``VmHWM`` when /proc has it, else
+    ``ru_maxrss``.
     """
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
@@ -118,8 +147,11 @@ def run_zensync(args: list[str], env: dict[str, str], report_path: Path) -> Proc
             stdout=subprocess.DEVNULL,
             stderr=err,
         )
+        peak = [0.0]
+        poller = _peak_rss_poller(proc.pid, peak)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
+        poller.join(timeout=1)
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         stderr_tail = err.read().decode(errors="replace")[-2000:]
@@ -129,7 +161,7 @@ def run_zensync(args: list[str], env: dict[str, str], report_path: Path) -> Proc
     return ProcessRun(
         seconds=seconds,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        peak_rss_mb=peak[0] or usage.ru_maxrss / 1024,
         exit_code=proc.returncode,
         report=report,
         stderr_tail=stderr_tail,
@@ -243,33 +275,24 @@ def change_tickets(sim: Any, ticket_ids: list[int]) -> None:
 
 def stored_ticket_ids(db: Path, env: dict[str, str], count: int) -> list[int]:
     """The first ``count`` stored ids of tickets that can still change (not closed), read through
-    ``zensync export`` (no coupling to the store's schema)."""
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "zensync.cli",
-            "export",
-            "--format",
-            "jsonl",
-            "--type",
-            "ticket",
-            "--db",
-            str(db),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    ``zensync export`` (no coupling to the store's schema).
+
+    The export is read line by line and stopped early: this process must stay small, because
+    a child's ``ru_maxrss`` starts from the parent's high-water mark (Linux keeps it across
+    fork/vfork and exec), which would inflate the next sync's measured peak.
+    """
+    command = [sys.executable, "-m", "zensync.cli", "export", "--format", "jsonl", "--type", "ticket"]
     ids: list[int] = []
-    for line in proc.stdout.splitlines():
-        ticket = json.loads(line)
-        if ticket.get("status") == "closed":
-            continue  # Zendesk refuses updates to closed tickets ("Status: closed prevents ticket update")
-        ids.append(int(ticket["id"]))
-        if len(ids) >= count:
-            break
+    with subprocess.Popen([*command, "--db", str(db)], env=env, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            ticket = json.loads(line)
+            if ticket.get("status") == "closed":
+                continue  # Zendesk refuses updates to closed tickets ("closed prevents ticket update")
+            ids.append(int(ticket["id"]))
+            if len(ids) >= count:
+                proc.terminate()
+                break
     return ids
 
 
