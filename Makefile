@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench system-deps clean
+.PHONY: setup run demo test lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,17 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Main job: sync a Zendesk account into ./zensync.db (the bundled simulator when none is configured).
+## Main job: sync the configured Zendesk account into ./zensync.db; with none configured
+## (no ZENSYNC_SUBDOMAIN, no zensync.toml), sync the bundled simulator instead.
+run: setup
+	@if [ -n "$${ZENSYNC_SUBDOMAIN:-}" ] || [ -f zensync.toml ]; then \
+		$(BIN)/zensync sync; \
+	else \
+		echo "No Zendesk account configured (ZENSYNC_SUBDOMAIN or zensync.toml): running the simulator demo."; \
+		$(BIN)/zensync demo; \
+	fi
+
+## The simulator demo alone: OAuth consent, full sync, report and a search.
 demo: setup
 	$(BIN)/zensync demo
 
