@@ -100,6 +100,10 @@ CommentStrategy = Literal["auto", "per_ticket", "bulk"]
 EXPORT_PAGE = 1000  # per_page maximum of the incremental exports
 COMMENT_PAGE = 100  # page[size] maximum of cursor pagination
 SHOW_MANY = 100  # ids per show_many request
+# Per-ticket comment results are gathered into pages of at least this many entities, unless
+# MAX_HOLD_SECONDS have passed since the last page: each page costs a store transaction.
+MIN_COMMENT_PAGE = 200
+MAX_HOLD_SECONDS = 1.0
 DAY = 86_400
 # Defaults when the client has not yet seen a bucket's limit (Enterprise; design.md table).
 DEFAULT_ACCOUNT_LIMIT = 700
@@ -946,6 +950,7 @@ class ZendeskSource:
             batch: list[ZendeskEntity] = []
             batch_deletions: list[Deletion] = []
             settled: list[int] = []
+            flushed_at = time.monotonic()
 
             def flush() -> SourcePage:
                 pending = {int(i) for i in settled}
@@ -974,8 +979,16 @@ class ZendeskSource:
                     batch.extend(item.page.entities)
                     batch_deletions.extend(item.page.deletions)
                     settled.extend(item.settled)
-                    if len(batch) >= EXPORT_PAGE or out.empty():
+                    # Each page is one store transaction: small ones are held back while
+                    # more comments are on their way (until MIN_COMMENT_PAGE entities, or a
+                    # second after the last page), so a stream of one-ticket results does not
+                    # become a stream of commits.
+                    held = time.monotonic() - flushed_at
+                    if len(batch) >= EXPORT_PAGE or (
+                        out.empty() and (len(batch) >= MIN_COMMENT_PAGE or held >= MAX_HOLD_SECONDS)
+                    ):
                         yield flush()
+                        flushed_at = time.monotonic()
                     continue
                 if settled or batch:
                     yield flush()
