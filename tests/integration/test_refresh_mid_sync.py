@@ -113,8 +113,8 @@ async def test_a_sync_outliving_its_access_token_refreshes_and_loses_nothing(sim
         assert len(seen.get(kind, set())) == truth[kind], kind
 
     # Rotation: only the last pair is alive at Zendesk.
-    with httpx.Client(base_url=sim.base_url, timeout=30) as http:
-        stale = http.post(
+    async with httpx.AsyncClient(base_url=sim.base_url, timeout=30) as http:
+        stale = await http.post(
             "/oauth/tokens",
             json={
                 "grant_type": "refresh_token",
