@@ -33,7 +33,7 @@ def sim() -> Iterator[SimulatorHandle]:
     # A small plan limit stretches the sync over several token lifetimes.
     with running_simulator(
         tickets=60, seed=5, auto_consent=True, access_token_ttl=TOKEN_SECONDS,
-        minute_seconds=1, plan_limit_override=40,
+        minute_seconds=1, plan_limit_override=30,
     ) as handle:  # fmt: skip
         yield handle
 
@@ -95,8 +95,7 @@ async def test_a_sync_outliving_its_access_token_refreshes_and_loses_nothing(sim
     seconds = (datetime.now(UTC) - started).total_seconds()
 
     # The run outlived several tokens, and each rotation reached the caller.
-    assert seconds > 2 * TOKEN_SECONDS, f"the sync took only {seconds:.1f} s: too short to test expiry"
-    assert auth.refreshes >= 2
+    assert auth.refreshes >= 2, f"{auth.refreshes} refreshes in {seconds:.1f} s"
     assert len(saved) == auth.refreshes
     assert len({t.refresh_token for t in saved}) == len(saved)
     assert auth.tokens == saved[-1]
