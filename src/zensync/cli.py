@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import urlsplit
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
@@ -828,6 +829,15 @@ def serve(
             help="OAuth redirect URI registered in Zendesk (default http://localhost:PORT/…/callback)."
         ),
     ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ZENSYNC_API_KEY",
+            show_envvar=True,
+            help="Key every endpoint but the OAuth callback requires (16+ characters; prefer the "
+            "environment variable: options show in `ps`). Required beyond loopback.",
+        ),
+    ] = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -843,6 +853,7 @@ def serve(
             zendesk_base_url=settings.base_url,
             redirect_uri=redirect_uri,
             download_attachments=settings.attachments,
+            **({"api_key": SecretStr(api_key)} if api_key else {}),
         )
         run(service_settings, log_level="debug" if verbose else "info")
 
