@@ -1655,16 +1655,28 @@ class Account:
     def _now(self) -> int:
         return int(time.time())
 
-    def _materialize_ticket(self, tid: int) -> JSON:
-        over = self._ticket_over.get(tid)
+    @staticmethod
+    def _materialize(
+        overrides: dict[int, JSON],
+        render: Callable[[int, str], JSON | None],
+        object_id: int,
+        updated_ts: Callable[[int], int] | None = None,
+    ) -> JSON:
+        """The writable copy of a generated object: rendered once, then kept in ``overrides``."""
+        over = overrides.get(object_id)
         if over is None:
-            rendered = self.render_ticket(tid, "")
+            rendered = render(object_id, "")
             if rendered is None:
                 raise RecordNotFound
             rendered.pop("url")
+            if updated_ts is not None:
+                rendered["_ts"] = updated_ts(object_id)
             over = rendered
-            self._ticket_over[tid] = over
+            overrides[object_id] = over
         return over
+
+    def _materialize_ticket(self, tid: int) -> JSON:
+        return self._materialize(self._ticket_over, self.render_ticket, tid)
 
     def _check_user(self, user_id: Any, field_name: str, *, agent: bool = False) -> int:
         if not isinstance(user_id, int) or isinstance(user_id, bool):
@@ -2292,16 +2304,7 @@ class Account:
         return self.render_user(uid, "") or {}
 
     def _materialize_user(self, uid: int) -> JSON:
-        over = self._user_over.get(uid)
-        if over is None:
-            rendered = self.render_user(uid, "")
-            if rendered is None:
-                raise RecordNotFound
-            rendered.pop("url")
-            rendered["_ts"] = self.user_updated_ts(uid)
-            over = rendered
-            self._user_over[uid] = over
-        return over
+        return self._materialize(self._user_over, self.render_user, uid, self.user_updated_ts)
 
     def update_user(self, uid: int, data: Any) -> JSON:
         if self.user_state(uid) != "live":
@@ -2424,16 +2427,7 @@ class Account:
         return self.render_org(oid, "") or {}
 
     def _materialize_org(self, oid: int) -> JSON:
-        over = self._org_over.get(oid)
-        if over is None:
-            rendered = self.render_org(oid, "")
-            if rendered is None:
-                raise RecordNotFound
-            rendered.pop("url")
-            rendered["_ts"] = self.org_updated_ts(oid)
-            over = rendered
-            self._org_over[oid] = over
-        return over
+        return self._materialize(self._org_over, self.render_org, oid, self.org_updated_ts)
 
     def update_org(self, oid: int, data: Any) -> JSON:
         if self.org_state(oid) != "live":
