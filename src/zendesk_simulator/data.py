@@ -2513,15 +2513,20 @@ def synthesize_file(ext: str, size: int, width: int, height: int, key: int) -> b
         return _pdf(size, r)
     if ext == "csv":
         lines = ["id,name,amount,created_at"]
-        while sum(len(x) + 1 for x in lines) < size:
+        length = len(lines[0]) + 1  # of the lines so far, each with its newline
+        while length < size:
             n = len(lines)
             name = f"{r.choice(FIRST_NAMES)} {r.choice(LAST_NAMES)}"
             amount = f"{r.randint(1, 9999)}.{r.randint(0, 99):02d}"
             lines.append(f"{n},{name},{amount},2024-01-{n % 28 + 1:02d}")
+            length += len(lines[-1]) + 1
         return _fit(("\n".join(lines) + "\n").encode(), size)
+    sentences = REQUESTER_SENTENCES + AGENT_SENTENCES
     lines = []
-    while sum(len(x) + 1 for x in lines) < size:
-        lines.append(f"[{len(lines):05d}] {r.choice(REQUESTER_SENTENCES + AGENT_SENTENCES)}")
+    length = 0
+    while length < size:
+        lines.append(f"[{len(lines):05d}] {r.choice(sentences)}")
+        length += len(lines[-1]) + 1
     return _fit(("\n".join(lines) + "\n").encode(), size)
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,6 +234,7 @@ class FakeDownloadClient:
         max_bytes: int,
         allow_malware: bool = False,
         malware_scan_result: str | None = None,
+        place: Callable[[Path, str], Path] | None = None,
     ) -> Download:
         if malware_scan_result == "malware_found" and not allow_malware:
             raise MalwareDetected("flagged")
@@ -244,7 +247,9 @@ class FakeDownloadClient:
         self.downloads.append(content_url)
         data = attachment_bytes(aid)
         sha = hashlib.sha256(data).hexdigest()
-        path = Path(dest_dir) / sha
-        path.write_bytes(data)
+        fd, name = tempfile.mkstemp(dir=dest_dir, suffix=".part")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        path = place(Path(name), sha) if place is not None else Path(name).replace(Path(dest_dir) / sha)  # noqa: ASYNC240
         await asyncio.sleep(0)
         return Download(sha256=sha, size=len(data), path=path)

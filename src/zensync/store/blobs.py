@@ -60,6 +60,16 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
+    def temp_folder(self) -> Path:
+        """The shared temporary folder, on the same filesystem as the blobs (made if missing).
+
+        Files in it need unique names (``tempfile.mkstemp``); :meth:`prune` removes those a
+        crash left behind.
+        """
+        folder = self.root / TMP_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
     def temp_dir(self) -> Path:
         """A fresh private folder on the same filesystem, for one download to be ``put`` later.
 

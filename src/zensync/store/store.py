@@ -869,6 +869,11 @@ class Store:
     def blob_temp_dir(self) -> Path:
         return self._blobs.temp_dir()
 
+    def blob_temp_folder(self) -> Path:
+        """The folder (made if missing) where downloads write their uniquely named temporary
+        files before :meth:`put_blob` moves them into place."""
+        return self._blobs.temp_folder()
+
     def put_blob(self, tmp_path: Path, sha256: str) -> Path:
         return self._blobs.put(tmp_path, sha256)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -74,8 +73,9 @@ class Source(Protocol):
 
 
 class DownloadClient(Protocol):
-    """The part of ``ZendeskClient`` the engine uses: ``download`` saves the bytes as
-    ``{dest_dir}/{sha256}`` and returns an object with ``sha256``, ``size`` and ``path``."""
+    """The part of ``ZendeskClient`` the engine uses: ``download`` writes the bytes to a
+    temporary file in ``dest_dir``, hands it to ``place(file, sha256)`` and returns an object
+    with ``sha256``, ``size`` and ``path``."""
 
     async def download(
         self,
@@ -85,6 +85,7 @@ class DownloadClient(Protocol):
         max_bytes: int,
         allow_malware: bool = False,
         malware_scan_result: str | None = None,
+        place: Callable[[Path, str], Path] | None = None,
     ) -> Any: ...
 
     @property
@@ -146,6 +147,7 @@ class SyncEngine:
         self.download_concurrency = max(1, download_concurrency)
         self.full_sweep_types = tuple(full_sweep_types)
         self.report: RunReport | None = None
+        self._blob_temp_folder: Path | None = None
 
     async def run(self, full: bool = False) -> RunReport:
         """Sync once; return the report (also stored with the run).
@@ -331,12 +333,6 @@ class SyncEngine:
     # -----------------------------------------------------------------------------------------
     # Attachment bytes
 
-    def _page_folder(self, downloads: int) -> Path:
-        folder = self.store.blob_temp_dir()
-        for index in range(downloads):
-            (folder / str(index)).mkdir()
-        return folder
-
     async def _download_page_attachments(
         self, page: SourcePage, limit: asyncio.Semaphore
     ) -> AttachmentCounts:
@@ -348,7 +344,7 @@ class SyncEngine:
         known = await asyncio.to_thread(
             self.store.attachment_files, self.connection_id, [a.id for a in found]
         )
-        async def fetch(index: int, attachment: ZendeskAttachmentEntity) -> None:
+        async def fetch(attachment: ZendeskAttachmentEntity) -> None:
             stored_sha = attachment.content_sha256 or known.get(attachment.id)
             if stored_sha and self.store.has_blob(stored_sha):
                 # Zendesk never changes an attachment's bytes: the stored file is still right.
@@ -373,14 +369,16 @@ class SyncEngine:
             try:
                 async with limit:
                     assert self.client is not None
+                    # Written to a temporary file in the blob folder's own temporary folder and
+                    # moved to its content address in the same worker-thread call.
                     result = await self.client.download(
                         attachment.content_url,
-                        folder / str(index),
+                        folder,
                         max_bytes=self.max_attachment_bytes,
                         allow_malware=allowed,
                         malware_scan_result=attachment.malware_scan_result,
+                        place=self.store.put_blob,
                     )
-                await asyncio.to_thread(self.store.put_blob, Path(result.path), result.sha256)
                 attachment.content_sha256 = result.sha256
                 counts.downloaded += 1
                 counts.bytes += int(result.size)
@@ -394,20 +392,20 @@ class SyncEngine:
                     "attachment %s of ticket %s not downloaded: %s", attachment.id, attachment.ticket_id, exc
                 )
 
-        # One private folder per page, with a subfolder per download (two attachments with
-        # the same bytes may download at once), made in one worker-thread call and removed
-        # when the page is done.
-        folder = await asyncio.to_thread(self._page_folder, len(found))
+        # Every download's temporary file has a unique name (two attachments with the same
+        # bytes may download at once) in the blob store's temporary folder, on the same
+        # filesystem as the blobs, so the final move is an atomic rename.
+        if self._blob_temp_folder is None:
+            self._blob_temp_folder = await asyncio.to_thread(self.store.blob_temp_folder)
+        folder = self._blob_temp_folder
         try:
             async with asyncio.TaskGroup() as group:
-                for index, attachment in enumerate(found):
-                    group.create_task(fetch(index, attachment))
+                for attachment in found:
+                    group.create_task(fetch(attachment))
         except BaseExceptionGroup as group_error:
             # Surface the first real error (e.g. AuthenticationError) rather than the group.
             first = group_error.exceptions[0]
             raise first from None
-        finally:
-            await asyncio.to_thread(shutil.rmtree, folder, True)
         return counts
 
 

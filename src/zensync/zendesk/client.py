@@ -392,6 +392,7 @@ class ZendeskClient:
         max_bytes: int,
         allow_malware: bool = False,
         malware_scan_result: str | None = None,
+        place: Callable[[Path, str], Path] | None = None,
     ) -> Download:
         """Save an attachment's bytes; returns their SHA-256, size, path and content type.
 
@@ -399,6 +400,11 @@ class ZendeskClient:
         file path (e.g. a store's fresh temporary file), which is replaced by the download. The
         body is streamed to a temporary file next to the destination while hashed, moved into
         place only when complete, and removed past ``max_bytes``.
+
+        ``place(temporary_file, sha256)``, when given, puts the complete file where it belongs
+        instead (e.g. a content-addressed store's ``put``) and returns its final path; ``dest``
+        is then the directory for the temporary file. It runs in the worker thread that wrote
+        the last bytes, so a small attachment costs one thread hop in all.
 
         ``content_url`` must be on the account's host; its 302 to a pre-signed URL elsewhere is
         followed without credentials. An attachment Zendesk's scan marked ``malware_found`` is
@@ -416,13 +422,13 @@ class ZendeskClient:
         url = self.resolve(content_url)
         target = Path(dest)
         # A stat, not a worker-thread hop: this runs once per attachment.
-        if target.is_dir():  # noqa: ASYNC240 - one stat; a thread hop costs more
+        if place is not None or target.is_dir():  # noqa: ASYNC240 - one stat; a thread hop costs more
             directory, final = target, None
         else:
             directory, final = target.parent, target
             if not directory.is_dir():
                 await anyio.Path(directory).mkdir(parents=True, exist_ok=True)
-        return await self._retrying(lambda: self._download_once(url, directory, final, max_bytes))
+        return await self._retrying(lambda: self._download_once(url, directory, final, max_bytes, place))
 
     async def _get_presigned(self, url: httpx.URL) -> httpx.Response:
         """GET a pre-signed URL off the account's host: no auth, no cookies, no headers of ours."""
@@ -456,7 +462,12 @@ class ZendeskClient:
         return response
 
     async def _download_once(
-        self, url: httpx.URL, directory: Path, final: Path | None, max_bytes: int
+        self,
+        url: httpx.URL,
+        directory: Path,
+        final: Path | None,
+        max_bytes: int,
+        place: Callable[[Path, str], Path] | None = None,
     ) -> Download:
         response = await self._send("GET", url, stream=True)
         try:
@@ -482,12 +493,17 @@ class ZendeskClient:
                     response = await self._get_presigned(target)
             else:
                 raise BadResponse("The attachment link redirected too many times", retryable=False)
-            return await self._save(response, directory, final, max_bytes)
+            return await self._save(response, directory, final, max_bytes, place)
         finally:
             await response.aclose()
 
     async def _save(
-        self, response: httpx.Response, directory: Path, final: Path | None, max_bytes: int
+        self,
+        response: httpx.Response,
+        directory: Path,
+        final: Path | None,
+        max_bytes: int,
+        place: Callable[[Path, str], Path] | None = None,
     ) -> Download:
         """Stream the body to a temporary file beside the destination, then move it there."""
         shown = redact_url(response.request.url, account_host=self._account_host)
@@ -521,8 +537,11 @@ class ZendeskClient:
             if identity and declared is not None and declared.isdigit() and int(declared) != size:
                 raise BadResponse(f"The attachment was cut short ({size} of {declared} bytes)", url=shown)
             sha256 = digest.hexdigest()
-            final = final or directory / sha256
-            await anyio.to_thread.run_sync(_finish_part, directory, part, buffer, final)
+            if place is not None:
+                final = await anyio.to_thread.run_sync(_place_part, directory, part, buffer, sha256, place)
+            else:
+                final = final or directory / sha256
+                await anyio.to_thread.run_sync(_finish_part, directory, part, buffer, final)
         except BaseException:
             if part is not None:
                 await anyio.Path(part).unlink(missing_ok=True)
@@ -548,6 +567,22 @@ def _append_part(directory: Path, part: Path | None, chunks: list[bytes]) -> Pat
     with part.open("ab") as out:
         out.writelines(chunks)
     return part
+
+
+def _place_part(
+    directory: Path,
+    part: Path | None,
+    chunks: list[bytes],
+    sha256: str,
+    place: Callable[[Path, str], Path],
+) -> Path:
+    """Write the last ``chunks``, then hand the complete file to ``place``; its final path."""
+    part = _append_part(directory, part, chunks)
+    try:
+        return place(part, sha256)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 def _finish_part(directory: Path, part: Path | None, chunks: list[bytes], final: Path) -> None:
