@@ -4,6 +4,7 @@ the tables match what the code queries, and bad database arguments get clear err
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -126,6 +127,28 @@ def test_two_processes_opening_a_new_database_at_once(blank_store_url: str) -> N
     assert {s.schema_version() for s in opened} == {migrations.head_revision()}
     for s in opened:
         s.close()
+
+
+def test_opening_a_new_database_waits_while_another_connection_writes(tmp_path: Path) -> None:
+    """The race behind two processes opening a new database at once, made certain: switching
+    a file that is not yet in WAL mode needs a write lock that SQLite does not wait for, so
+    the open failed at once with "database is locked" whatever the busy timeout."""
+    path = tmp_path / "zensync.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    release = threading.Timer(0.3, other.rollback)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        release.start()
+        store = Store.open(path)
+    finally:
+        release.join()
+        other.close()
+    try:
+        assert store.schema_version() == migrations.head_revision()
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        store.close()
 
 
 def test_paths_and_urls_are_accepted(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -947,6 +949,29 @@ def _check_connection_values(values: Mapping[str, Any]) -> None:
             raise ValueError(f"A connection needs a non-empty {key}.")
 
 
+def _switch_to_wal(dbapi_connection: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting for the lock it needs like every other statement.
+
+    Once the file is in WAL mode (it stays so) this is a read. The switch itself, on a new
+    file or one in rollback mode, writes the header under a write lock that SQLite takes
+    from inside a read transaction, where it never calls the busy handler: when two
+    connections switch at once (processes or threads opening a new database together) or
+    another connection holds a write lock, it fails at once with "database is locked"
+    whatever the busy timeout. The lock is short-lived, so retry until the busy timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    delay = 0.001
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL").close()
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
 def _sqlite_engine(path: Path) -> Engine:
     engine = sa.create_engine(
         f"sqlite+pysqlite:///{path}",
@@ -959,8 +984,8 @@ def _sqlite_engine(path: Path) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event decide how transactions start (see below).
         dbapi_connection.isolation_level = None
+        _switch_to_wal(dbapi_connection)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # WAL + NORMAL: a killed process never loses a commit; only a power cut may lose the last.
