@@ -1,6 +1,7 @@
 """ZendeskSource: everything in a Zendesk account as typed entities, page by page, resumable.
 
-Streams, in the order of a run (docs/design.md, "Source"):
+Streams (docs/design.md, "Source"); a run reads them all at once after a first run's ticket
+survey (see ``_tickets_and_comments``), each from its own position in the cursor:
 
 ``organizations``
     Incremental Organization Export (time based, api-reference.md "Incremental Organization
@@ -63,6 +64,7 @@ import asyncio
 import base64
 import bisect
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -276,13 +278,15 @@ class NameResolver:
 class _Item:
     """One unit of output handed from a producer task to the generator, in production order."""
 
-    kind: Literal["tickets", "comments", "bulk", "done", "error"]
+    kind: Literal["tickets", "comments", "bulk", "organizations", "users", "done", "error"]
     page: SourcePage | None = None
     ticket_cursor: dict[str, Any] | None = None
     owed: list[list[Any]] = field(default_factory=list)  # [[ticket id, name]] now owed comments
     settled: list[int] = field(default_factory=list)  # ticket ids whose comments are all in page
     bulk: dict[str, Any] | None = None
     bulk_done: bool = False
+    position: dict[str, Any] | None = None  # an organizations or users page: the stream's position
+    stream_done: bool = False  # ... and whether the stream has been read to its end
     error: BaseException | None = None
     producer: str = ""
 
@@ -380,6 +384,9 @@ class ZendeskSource:
             "survey": None,
             "surveyed": False,
             "bulk": None,
+            # whether this run has read the organization and user exports to their end
+            "organizations_done": False,
+            "users_done": False,
         }
 
     def _load(self, cursor: dict[str, Any] | None) -> dict[str, Any]:
@@ -391,10 +398,16 @@ class ZendeskSource:
                 "run a full sync (drop the saved cursor, e.g. `zensync sync --full`)."
             )
         state = deepcopy(cursor)
+        # Cursors written before organizations and users ran alongside the tickets: those
+        # streams were finished once the run had moved past their phase.
+        state.setdefault("organizations_done", state.get("phase") not in ("organizations", "done"))
+        state.setdefault("users_done", state.get("phase") not in ("organizations", "users", "done"))
         for key, value in self.initial_state().items():
             state.setdefault(key, value)
         if state["phase"] == "done":
-            state["phase"] = "organizations"  # a finished run: the next one starts over, incrementally
+            # a finished run: the next one starts over, incrementally
+            state["phase"] = "organizations"
+            state["organizations_done"] = state["users_done"] = False
         if state["phase"] not in ("organizations", "users", "survey", "tickets"):
             raise InvalidCursor(
                 f"The saved cursor names an unknown phase {state['phase']!r}; run a full sync."
@@ -409,12 +422,12 @@ class ZendeskSource:
         # Names are cached for one run only: a group renamed or added between runs is seen.
         self.names = NameResolver(self.client, self.name_cache_size)
         self._probe = None
-        if state["phase"] == "organizations":
-            async for page in self._organizations(state):
-                yield page
-        if state["phase"] == "users":
-            async for page in self._users(state):
-                yield page
+        if state["phase"] in ("organizations", "users"):
+            # The start of a run. Organizations and users are read alongside the tickets'
+            # comments (``_tickets_and_comments``), not before them: the comment work, and the
+            # attachment downloads it brings, then start after the (first run's) ticket survey
+            # alone, and the export budget's first burst goes to the survey.
+            state["phase"] = "tickets"
         if state["phase"] == "tickets" and state["tickets"]["cursor"] is None and self._wants_survey(state):
             state["phase"] = "survey"
             state["survey"] = {"cursor": None, "histogram": {}, "in_scope": Bitmap().encode(), "max_g": 0}
@@ -857,19 +870,44 @@ class ZendeskSource:
             params = {**params, "page[after]": meta["after_cursor"]}
 
     async def _tickets_and_comments(self, state: dict[str, Any]) -> AsyncIterator[SourcePage]:
-        """The ticket stream with per-ticket comment reads, and the event stream if planned."""
+        """The ticket stream with per-ticket comment reads, the event stream if planned, and the
+        organization and user exports if this run has not finished them yet, all at once.
+
+        Output is taken from two queues: ``out`` (the ticket stream and the per-ticket comment
+        reads, on the plan budget) before ``side`` (the export streams' pages). When the store
+        is the slower end — attachment downloads at their own limit — the per-ticket reads
+        still go on at their budget's pace instead of queueing behind export pages that keep
+        coming anyway; every export stream still gets its turn whenever ``out`` is empty.
+        """
         out: asyncio.Queue[_Item] = asyncio.Queue(maxsize=2 * self.concurrency)
+        side: asyncio.Queue[_Item] = asyncio.Queue(maxsize=2)
+        arrived = asyncio.Event()
         work: asyncio.Queue[list[Any] | None] = asyncio.Queue(maxsize=self.export_page_size)
         tasks: list[asyncio.Task[None]] = []
 
-        async def guarded(name: str, body: Callable[[], Awaitable[None]]) -> None:
+        async def put(queue: asyncio.Queue[_Item], item: _Item) -> None:
+            await queue.put(item)
+            arrived.set()
+
+        async def next_item() -> _Item:
+            while True:
+                if not out.empty():
+                    return out.get_nowait()
+                if not side.empty():
+                    return side.get_nowait()
+                arrived.clear()
+                await arrived.wait()
+
+        async def guarded(
+            name: str, body: Callable[[], Awaitable[None]], queue: asyncio.Queue[_Item]
+        ) -> None:
             try:
                 await body()
-                await out.put(_Item(kind="done", producer=name))
+                await put(queue, _Item(kind="done", producer=name))
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # handed to the consumer, which re-raises it
-                await out.put(_Item(kind="error", error=exc, producer=name))
+                await put(queue, _Item(kind="error", error=exc, producer=name))
 
         async def ticket_stream() -> None:
             for owed in list(state["pending"]):
@@ -886,7 +924,7 @@ class ZendeskSource:
                 if data.get("after_cursor"):
                     pos["cursor"] = data["after_cursor"]
                 page = SourcePage(stream="tickets", entities=entities, deletions=deletions)
-                await out.put(_Item(kind="tickets", page=page, ticket_cursor=dict(pos), owed=owed))
+                await put(out, _Item(kind="tickets", page=page, ticket_cursor=dict(pos), owed=owed))
                 for item in owed:
                     await work.put(item)
                 if data.get("end_of_stream") or not data.get("after_cursor"):
@@ -902,7 +940,7 @@ class ZendeskSource:
                 ticket_id, name = int(item[0]), str(item[1])
                 entities, deletions = await self._ticket_comments(ticket_id, name)
                 page = SourcePage(stream="comments", entities=entities, deletions=deletions)
-                await out.put(_Item(kind="comments", page=page, settled=[ticket_id]))
+                await put(out, _Item(kind="comments", page=page, settled=[ticket_id]))
 
         async def event_stream() -> None:
             bulk = dict(state["bulk"])
@@ -934,18 +972,35 @@ class ZendeskSource:
                     bulk["boundary"] = sorted(set(boundary) | set(carried))
                     bulk["start_time"] = end_time
                 page = SourcePage(stream="comments", entities=entities)
-                await out.put(_Item(kind="bulk", page=page, bulk=dict(bulk), bulk_done=done))
+                await put(side, _Item(kind="bulk", page=page, bulk=dict(bulk), bulk_done=done))
                 if done:
                     return
 
-        producers = {"tickets": ticket_stream}
+        async def export_stream(kind: Literal["organizations", "users"]) -> None:
+            # Its own copy of the state: the position is taken over by the consumer, page by
+            # page, so a yielded cursor never runs ahead of what has been yielded.
+            private = {kind: deepcopy(state[kind]), "phase": kind}
+            pages = self._organizations(private) if kind == "organizations" else self._users(private)
+            async for page in pages:
+                done = private["phase"] != kind  # each stream moves the phase on at its end
+                item = _Item(kind=kind, page=page, position=deepcopy(private[kind]), stream_done=done)
+                await put(side, item)
+
+        producers: dict[str, tuple[Callable[[], Awaitable[None]], asyncio.Queue[_Item]]] = {
+            "tickets": (ticket_stream, out)
+        }
         if state["bulk"] is not None:
-            producers["events"] = event_stream
+            producers["events"] = (event_stream, side)
+        for kind in ("organizations", "users"):
+            if not state[f"{kind}_done"]:
+                producers[kind] = (functools.partial(export_stream, kind), side)
         for i in range(self.concurrency):
-            producers[f"worker-{i}"] = comment_worker
+            producers[f"worker-{i}"] = (comment_worker, out)
         try:
-            for name, body in producers.items():
-                tasks.append(asyncio.create_task(guarded(name, body), name=f"zensync-source-{name}"))
+            for name, (body, queue) in producers.items():
+                tasks.append(
+                    asyncio.create_task(guarded(name, body, queue), name=f"zensync-source-{name}")
+                )
             running = len(producers)
             batch: list[ZendeskEntity] = []
             batch_deletions: list[Deletion] = []
@@ -967,7 +1022,7 @@ class ZendeskSource:
                 return page
 
             while running:
-                item = await out.get()
+                item = await next_item()
                 if item.kind == "error":
                     assert item.error is not None
                     raise item.error
@@ -998,6 +1053,10 @@ class ZendeskSource:
                     state["pending"].extend(o for o in item.owed if int(o[0]) not in known)
                 elif item.kind == "bulk":
                     state["bulk"] = None if item.bulk_done else item.bulk
+                elif item.kind in ("organizations", "users"):
+                    state[item.kind] = item.position
+                    if item.stream_done:
+                        state[f"{item.kind}_done"] = True
                 item.page.cursor = deepcopy(state)
                 yield item.page
             if settled or batch:

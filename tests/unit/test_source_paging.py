@@ -109,7 +109,7 @@ async def test_export_that_makes_no_progress_is_an_error_not_a_loop() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         nonlocal calls
-        calls += 1
+        calls += request.url.path.startswith("/api/v2/incremental/organizations")
         body = {"organizations": [org(1, T0)], "end_time": T0, "count": 1, "end_of_stream": False}
         return httpx.Response(200, json=body)
 
