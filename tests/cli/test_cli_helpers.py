@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import typer
 
+from zensync import cli
 from zensync.cli import CliError, _check_types, _sqlite_path, cursor_state, describe_db, explain_error
 
 
@@ -52,3 +55,26 @@ def test_unexpected_errors_point_to_verbose() -> None:
     assert code == 1 and "RuntimeError: disk on fire" in message and "--verbose" in message
     assert explain_error(CliError("fix it", 2)) == ("fix it", 2)
     assert not isinstance(CliError("x"), typer.Exit)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_malloc_trim_is_found_and_runs_on_linux() -> None:
+    trim = cli._malloc_trim()
+    assert trim is not None
+    assert trim() in (0, 1)
+
+
+async def test_free_memory_is_returned_periodically_until_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(cli, "_malloc_trim", lambda: lambda: calls.append(1))
+    task = asyncio.create_task(cli._returning_free_memory(0.01))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(calls) >= 2
+
+
+async def test_without_malloc_trim_the_task_ends_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "_malloc_trim", lambda: None)
+    await asyncio.wait_for(cli._returning_free_memory(0.01), timeout=1)
