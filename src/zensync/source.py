@@ -733,6 +733,13 @@ class ZendeskSource:
         if chosen:
             await self._leave_to_per_ticket(chosen, in_scope)
         self._plan(state, split=chosen, in_scope=in_scope, probe=probe)
+        # What each side is expected to read, to keep them abreast (``_tickets_and_comments``).
+        state["per_ticket_progress"] = [
+            0,
+            sum(c[1] for day, c in histogram.items() if day * DAY >= chosen),
+        ]
+        if state["bulk"] is not None:
+            state["bulk"]["events"] = [0, max(1, round(events_before(chosen)))]
         logger.info(
             "comment plan: event stream up to %s, per-ticket reads after it; estimated %.1f min "
             "(account %s/min, exports %s/min)",
@@ -874,12 +881,15 @@ class ZendeskSource:
         organization and user exports if this run has not finished them yet, all at once.
 
         Output is taken from two queues: ``out`` (the ticket stream and the per-ticket comment
-        reads, on the plan budget) before ``side`` (the export streams' pages). When the store
-        is the slower end — attachment downloads at their own limit — the per-ticket reads
-        still go on at their budget's pace instead of queueing behind export pages that keep
-        coming anyway; every export stream still gets its turn whenever ``out`` is empty.
+        reads, on the plan budget) and ``side`` (the export streams' pages, on the export
+        budget). When both have something and the store is the slower end (attachment
+        downloads at their own limit), the side that is further behind its share of the plan
+        goes first: the per-ticket reads by requests made of those planned, the event stream
+        by events read of those estimated. Both then finish together, as the plan intended,
+        instead of one budget's work being left for the end. Without an event stream the two
+        queues take turns page by page.
         """
-        out: asyncio.Queue[_Item] = asyncio.Queue(maxsize=2 * self.concurrency)
+        out: asyncio.Queue[_Item] = asyncio.Queue(maxsize=16 * self.concurrency)
         side: asyncio.Queue[_Item] = asyncio.Queue(maxsize=2)
         arrived = asyncio.Event()
         work: asyncio.Queue[list[Any] | None] = asyncio.Queue(maxsize=self.export_page_size)
@@ -889,11 +899,28 @@ class ZendeskSource:
             await queue.put(item)
             arrived.set()
 
+        side_turn = False  # an export page goes next, if one is ready
+
+        def events_behind() -> bool:
+            """Whether the event stream has done less of its share than the per-ticket reads."""
+            bulk = state.get("bulk")
+            if not bulk or not bulk.get("events"):
+                return side_turn
+            events_read, events_total = bulk["events"]
+            requests_made, requests_total = state.get("per_ticket_progress") or (0, 0)
+            per_ticket_share = requests_made / requests_total if requests_total else 1.0
+            return bool(events_read / max(1, events_total) <= per_ticket_share)
+
         async def next_item() -> _Item:
+            nonlocal side_turn
             while True:
+                if events_behind() and not side.empty():
+                    side_turn = False
+                    return side.get_nowait()
                 if not out.empty():
                     return out.get_nowait()
                 if not side.empty():
+                    side_turn = False
                     return side.get_nowait()
                 arrived.clear()
                 await arrived.wait()
@@ -951,6 +978,9 @@ class ZendeskSource:
                 data = probe if probe is not None and start == 0 else await self._events_page(start)
                 probe = None
                 entities, boundary = await self._event_comments(data, bulk, in_scope)
+                if bulk.get("events"):
+                    read, estimate = bulk["events"]
+                    bulk["events"] = [read + len(data.get("ticket_events") or []), estimate]
                 raw_end = data.get("end_time")
                 end_time = int(raw_end) if raw_end is not None else None
                 until = int(bulk["until"])
@@ -1031,6 +1061,9 @@ class ZendeskSource:
                     continue
                 assert item.page is not None
                 if item.kind == "comments":
+                    if state.get("per_ticket_progress"):
+                        comments = sum(isinstance(e, ZendeskCommentEntity) for e in item.page.entities)
+                        state["per_ticket_progress"][0] += max(1, math.ceil(comments / COMMENT_PAGE))
                     batch.extend(item.page.entities)
                     batch_deletions.extend(item.page.deletions)
                     settled.extend(item.settled)
@@ -1042,6 +1075,7 @@ class ZendeskSource:
                     if len(batch) >= EXPORT_PAGE or (
                         out.empty() and (len(batch) >= MIN_COMMENT_PAGE or held >= MAX_HOLD_SECONDS)
                     ):
+                        side_turn = True
                         yield flush()
                         flushed_at = time.monotonic()
                     continue

@@ -33,7 +33,7 @@ def sim() -> Iterator[SimulatorHandle]:
     # A small plan limit stretches the sync over several token lifetimes.
     with running_simulator(
         tickets=60, seed=5, auto_consent=True, access_token_ttl=TOKEN_SECONDS,
-        minute_seconds=1, plan_limit_override=30,
+        minute_seconds=1, plan_limit_override=10,
     ) as handle:  # fmt: skip
         yield handle
 
