@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,11 +15,10 @@ from zensync.store import Store
 
 
 def _download(store: Store, content: bytes) -> tuple[str, os.PathLike[str]]:
-    folder = store.blob_temp_dir()
-    sha = hashlib.sha256(content).hexdigest()
-    path = folder / sha
-    path.write_bytes(content)
-    return sha, path
+    fd, name = tempfile.mkstemp(dir=store.blob_temp_folder())
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
+    return hashlib.sha256(content).hexdigest(), Path(name)
 
 
 def test_put_blob_files_by_hash(store: Store) -> None:

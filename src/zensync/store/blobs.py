@@ -12,7 +12,6 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -69,16 +68,6 @@ class BlobStore:
         folder = self.root / TMP_DIR
         folder.mkdir(parents=True, exist_ok=True)
         return folder
-
-    def temp_dir(self) -> Path:
-        """A fresh private folder on the same filesystem, for one download to be ``put`` later.
-
-        One folder per download: two attachments with the same bytes downloaded at once
-        must not share a temporary path.
-        """
-        folder = self.root / TMP_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=folder, prefix="download-"))
 
     def put(self, tmp_path: Path, sha256: str) -> Path:
         """Move ``tmp_path`` to its place by atomic rename (or drop it if already stored)."""

@@ -868,9 +868,6 @@ class Store:
     def has_blob(self, sha256: str) -> bool:
         return self._blobs.exists(sha256)
 
-    def blob_temp_dir(self) -> Path:
-        return self._blobs.temp_dir()
-
     def blob_temp_folder(self) -> Path:
         """The folder (made if missing) where downloads write their uniquely named temporary
         files before :meth:`put_blob` moves them into place."""

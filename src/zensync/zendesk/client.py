@@ -537,11 +537,10 @@ class ZendeskClient:
             if identity and declared is not None and declared.isdigit() and int(declared) != size:
                 raise BadResponse(f"The attachment was cut short ({size} of {declared} bytes)", url=shown)
             sha256 = digest.hexdigest()
-            if place is not None:
-                final = await anyio.to_thread.run_sync(_place_part, directory, part, buffer, sha256, place)
-            else:
-                final = final or directory / sha256
-                await anyio.to_thread.run_sync(_finish_part, directory, part, buffer, final)
+            if place is None:
+                target = final or directory / sha256
+                place = lambda tmp, _sha: tmp.replace(target)  # noqa: E731
+            final = await anyio.to_thread.run_sync(_finish_part, directory, part, buffer, sha256, place)
         except BaseException:
             if part is not None:
                 await anyio.Path(part).unlink(missing_ok=True)
@@ -569,7 +568,7 @@ def _append_part(directory: Path, part: Path | None, chunks: list[bytes]) -> Pat
     return part
 
 
-def _place_part(
+def _finish_part(
     directory: Path,
     part: Path | None,
     chunks: list[bytes],
@@ -580,16 +579,6 @@ def _place_part(
     part = _append_part(directory, part, chunks)
     try:
         return place(part, sha256)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-
-
-def _finish_part(directory: Path, part: Path | None, chunks: list[bytes], final: Path) -> None:
-    """Write the last ``chunks`` and move the complete file to ``final`` in one step."""
-    part = _append_part(directory, part, chunks)
-    try:
-        part.replace(final)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
