@@ -855,7 +855,7 @@ class SimulatorApi:
         expires = int(time.time()) + PRESIGN_TTL
         signature = self.account.sign_download(f"{host}/{token}", expires)
         location = (
-            f"{request.url.scheme}://{host}/attachment-storage/{token}/{quote(info['file_name'])}"
+            f"{request.url.scheme}://{host}/attachment-storage/{token}/{storage_name(info['file_name'])}"
             f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires={PRESIGN_TTL}"
             f"&X-Amz-Date={expires}&X-Amz-Signature={signature}"
         )
@@ -894,7 +894,7 @@ class SimulatorApi:
         return Response(
             content,
             media_type=ctype,
-            headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private"},
+            headers={"Content-Disposition": content_disposition(name), "Cache-Control": "private"},
         )
 
     # ------------------------------------------------------------------ incremental exports
@@ -1164,6 +1164,25 @@ class SimulatorApi:
     async def unknown_endpoint(self, request: Request) -> Response:
         await authenticate(request, self.account, self.oauth, check_scope=False)
         return json_response(INVALID_ENDPOINT_BODY, 404)
+
+
+def storage_name(name: str) -> str:
+    """The file name as one harmless path segment of the storage URL.
+
+    The object is found by its token alone; the name is there for people reading the URL. A
+    name is the client's ("Upload Files": any ``filename``), so ``/``, ``..`` and control
+    characters are replaced rather than passed through, where they would change the path.
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned[:200] or "file"
+
+
+def content_disposition(name: str) -> str:
+    """``attachment`` with the exact name (RFC 6266 / RFC 8187 ``filename*``) and an ASCII
+    fallback without control characters, quotes or backslashes: a header value may not hold
+    a NUL, CR or LF, and a raw one breaks the response."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name) or "file"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _s3_error(status: int, code: str, message: str) -> Response:

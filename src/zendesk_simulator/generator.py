@@ -830,7 +830,7 @@ class GeneratedAccount:
     def content_url(self, att_id: int, name: str, base: str) -> str:
         from urllib.parse import quote
 
-        return f"{base}/attachments/token/{self.attachment_token(att_id)}/?name={quote(name)}"
+        return f"{base}/attachments/token/{self.attachment_token(att_id)}/?name={quote(name, safe='')}"
 
     def attachment_token(self, att_id: int) -> str:
         """An opaque token like Zendesk's, from which the simulator can recover the id."""

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import psutil
@@ -616,6 +616,57 @@ def test_uploads_attach_to_a_new_comment(writable: SimulatorHandle) -> None:
         location = admin.get(attachment["content_url"]).headers["location"]
     with httpx.Client(timeout=30) as storage:
         assert storage.get(location).content == payload
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bad\x00name.txt",
+        "line\r\nbreak.txt",
+        "tab\tand\x7fdel.txt",
+        "../../../etc/passwd",
+        "..",
+        "a/b/../c.txt",
+    ],
+)
+def test_upload_names_never_break_or_steer_the_download(writable: SimulatorHandle, name: str) -> None:
+    """ "Upload Files": the file name is the client's; a control character must not break the
+    storage response, and ``../`` must not change the storage path the redirect points at."""
+    payload = b"payload for " + name.encode("unicode_escape")
+    with api(writable) as admin:
+        up = admin.post(
+            "/api/v2/uploads.json",
+            params={"filename": name},
+            content=payload,
+            headers={"Content-Type": "text/plain"},
+        )
+        assert up.status_code == 201, up.text
+        made = admin.post(
+            "/api/v2/tickets.json",
+            json={
+                "ticket": {
+                    "subject": "Odd name",
+                    "comment": {"body": "File", "uploads": [up.json()["upload"]["token"]]},
+                }
+            },
+        )
+        tid = made.json()["ticket"]["id"]
+        attachment = get_ok(admin, f"/api/v2/tickets/{tid}/comments.json")["comments"][0]["attachments"][0]
+        assert attachment["file_name"] == name  # stored as given
+        token = urlsplit(attachment["content_url"]).path.split("/")[3]
+        assert parse_qs(urlsplit(attachment["content_url"]).query)["name"] == [name]
+        redirect = admin.get(attachment["content_url"])
+        assert redirect.status_code == 302
+        location = redirect.headers["location"]
+    path = urlsplit(location).path
+    assert path.startswith(f"/attachment-storage/{token}/") and path.count("/") == 3, path
+    assert ".." not in path.split("/")
+    with httpx.Client(timeout=30) as storage:
+        got = storage.get(location)
+    assert got.status_code == 200 and got.content == payload
+    disposition = got.headers["content-disposition"]
+    assert disposition.startswith("attachment;") and all(32 <= ord(c) < 127 for c in disposition)
+    assert unquote(disposition.split("filename*=UTF-8''", 1)[1]) == name  # RFC 8187: the exact name
 
 
 # ------------------------------------------------------------------------ scale
