@@ -184,8 +184,8 @@ def explain_error(exc: BaseException) -> tuple[str, int]:
     connections = sys.modules.get("zensync.connections")
     if connections is not None and isinstance(exc, connections.ConnectionProblem):
         return str(exc), 2 if exc.status in (404, 422) else 1
-    secrets = sys.modules.get("zensync.secrets")
-    if secrets is not None and isinstance(exc, secrets.SecretKeyError):
+    secret_box = sys.modules.get("zensync.secret_box")
+    if secret_box is not None and isinstance(exc, secret_box.SecretKeyError):
         return str(exc), 1
     service = sys.modules.get("zensync.service.app")
     if service is not None and isinstance(exc, service.ServiceConfigError):
@@ -549,7 +549,7 @@ async def _sync_stored_connection(settings: Settings, *, full: bool, show_progre
     the connection ``needs_reauth`` when Zendesk refuses it for good.
     """
     from zensync.connections import ConnectionManager
-    from zensync.secrets import SecretBox
+    from zensync.secret_box import SecretBox
 
     path = _sqlite_path(settings.db)
     if path is not None and not path.exists():

@@ -309,7 +309,7 @@ def _page(title: str, text: str) -> str:
 def _manager(db: str, *, must_exist: bool) -> Any:
     from zensync.cli import open_store
     from zensync.connections import ConnectionManager
-    from zensync.secrets import SecretBox
+    from zensync.secret_box import SecretBox
 
     store: Store = open_store(db, must_exist=must_exist)
     try:

@@ -8,7 +8,7 @@ What is stored, and how:
 
 - the ``connections`` row: account, OAuth client id, status and ``status_detail`` (JSON: the
   redirect URI in use and the current problem, if any — never a secret);
-- ``secrets_encrypted``: one Fernet ciphertext (:mod:`zensync.secrets`) of a JSON object with
+- ``secrets_encrypted``: one Fernet ciphertext (:mod:`zensync.secret_box`) of a JSON object with
   the client secret, the access and refresh tokens (or the API token);
 - ``oauth_states``: the SHA-256 of each consent ``state``, its expiry (10 minutes) and, sealed,
   the PKCE verifier and the client credentials to exchange the code with. A reconnect's new
@@ -35,7 +35,7 @@ import httpx
 import sqlalchemy as sa
 
 from zensync.config import ZendeskConfig
-from zensync.secrets import SecretBox
+from zensync.secret_box import SecretBox
 from zensync.store import ConnectionNotFound, ConnectionRecord, RunRecord, Store, StoreError
 from zensync.store.schema import oauth_states
 from zensync.sync.engine import SyncEngine

@@ -19,7 +19,7 @@ import uvicorn
 from cryptography.fernet import Fernet
 
 from zendesk_simulator.testing import free_port, running_simulator
-from zensync.secrets import SecretBox
+from zensync.secret_box import SecretBox
 from zensync.service.app import ServiceSettings, create_app
 
 CHROMIUM = "/usr/bin/chromium"

@@ -26,7 +26,7 @@ import uvicorn
 from cryptography.fernet import Fernet
 
 from zendesk_simulator.testing import SimulatorHandle, free_port, running_simulator
-from zensync.secrets import SecretBox
+from zensync.secret_box import SecretBox
 from zensync.service.app import ServiceSettings, create_app
 from zensync.store import Store
 

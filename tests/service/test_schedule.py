@@ -8,7 +8,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from zensync.connections import ConnectionManager
-from zensync.secrets import SecretBox
+from zensync.secret_box import SecretBox
 from zensync.service.jobs import RETRY_AFTER_FAILURE, SyncJobs
 from zensync.store import Store
 

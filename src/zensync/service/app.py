@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from zensync import __version__
 from zensync.config import InvalidBaseURL, normalize_base_url
 from zensync.connections import DEFAULT_SYNC_INTERVAL_SECONDS, ConnectionManager, ConnectionProblem
-from zensync.secrets import SecretBox
+from zensync.secret_box import SecretBox
 from zensync.service.jobs import AlreadySyncing, SyncJobs
 from zensync.store import Store
 from zensync.zendesk.oauth import CALLBACK_PATH, Explanation, RedirectUriError, validate_redirect_uri

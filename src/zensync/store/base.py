@@ -203,7 +203,7 @@ class SearchHit:
 class ConnectionRecord:
     """A source connection: which account, how to authenticate, and its state.
 
-    ``secrets_encrypted`` is ciphertext produced by the caller (zensync.secrets); the store
+    ``secrets_encrypted`` is ciphertext produced by the caller (zensync.secret_box); the store
     neither sees nor logs plaintext secrets.
     """
 

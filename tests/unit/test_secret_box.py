@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from zensync.secrets import SecretBox, SecretKeyError, load_or_create_key_file
+from zensync.secret_box import SecretBox, SecretKeyError, load_or_create_key_file
 
 
 def test_key_file_is_created_0600_and_reused(tmp_path: Path) -> None:
