@@ -8,7 +8,8 @@ stores the connection with its secrets encrypted. ``--api-token EMAIL/TOKEN`` is
 secondary path. The client secret can come from ``$ZENSYNC_CLIENT_SECRET`` or a hidden
 prompt, so it need not land in the shell history.
 
-The CLI engineer's ``cli.py`` calls :func:`register` to add these commands to the app.
+``zensync.cli`` calls :func:`register` to add these commands to the app; shared helpers come
+from :mod:`zensync.cli_common`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
+
+from zensync.cli_common import (
+    DbOption,
+    JsonOption,
+    VerboseOption,
+    console,
+    err_console,
+    fail,
+    open_store,
+    print_json,
+    reporting_errors,
+)
 
 if TYPE_CHECKING:
     from zensync.connections import ConnectionManager
@@ -66,10 +79,7 @@ def connect(
         typer.Option("--api-token", help="EMAIL/TOKEN: connect with an API token instead of OAuth."),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Connection name (default: the subdomain).")] = None,
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="SQLite file or database URL [env ZENSYNC_DB; default ./zensync.db]."),
-    ] = None,
+    db: DbOption = None,
     base_url: Annotated[
         str | None, typer.Option(help="Send Zendesk requests here instead (the simulator or a proxy).")
     ] = None,
@@ -91,10 +101,9 @@ def connect(
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for consent.", min=5)
     ] = CONNECT_TIMEOUT_SECONDS,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Connect a Zendesk account: OAuth consent with your own OAuth client (or --api-token)."""
-    from zensync.cli import err_console, fail, reporting_errors
     from zensync.settings import load_settings
 
     with reporting_errors(verbose):
@@ -154,7 +163,6 @@ def connect(
 
 def _callback_address(redirect_uri: str | None, port: int | None) -> tuple[str, int, str]:
     """The redirect URI to register, and the local port and path the callback server listens on."""
-    from zensync.cli import fail
     from zensync.zendesk.oauth import CALLBACK_PATH, RedirectUriError, validate_redirect_uri
 
     if redirect_uri is None:
@@ -189,7 +197,6 @@ async def _oauth_connect(
     from starlette.responses import HTMLResponse, Response
     from starlette.routing import Route
 
-    from zensync.cli import console, err_console, fail
     from zensync.zendesk.oauth import OAuthError
 
     _check_port_free(listen_port, redirect_uri)
@@ -280,7 +287,6 @@ async def _oauth_connect(
 
 
 def _check_port_free(port: int, redirect_uri: str) -> None:
-    from zensync.cli import fail
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
@@ -307,7 +313,6 @@ def _page(title: str, text: str) -> str:
 
 @contextlib.contextmanager
 def _manager(db: str, *, must_exist: bool) -> Any:
-    from zensync.cli import open_store
     from zensync.connections import ConnectionManager
     from zensync.secret_box import SecretBox
 
@@ -323,17 +328,13 @@ def _manager(db: str, *, must_exist: bool) -> Any:
 
 
 def connections(
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="SQLite file or database URL [env ZENSYNC_DB; default ./zensync.db]."),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """List the stored connections: account, authentication, status, last sync (never a secret)."""
     from rich.table import Table
 
-    from zensync.cli import console, print_json, reporting_errors
     from zensync.settings import load_settings
 
     with reporting_errors(verbose):
@@ -389,14 +390,10 @@ def disconnect(
             "--yes", "-y", help="Do not ask before --purge deletes data (never asked without a terminal)."
         ),
     ] = False,
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="SQLite file or database URL [env ZENSYNC_DB; default ./zensync.db]."),
-    ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")] = False,
+    db: DbOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Revoke Zendesk access and remove the stored credentials; synced data is kept unless --purge."""
-    from zensync.cli import console, err_console, reporting_errors
     from zensync.settings import load_settings
 
     with reporting_errors(verbose):

@@ -11,7 +11,8 @@ import pytest
 import typer
 
 from zensync import cli
-from zensync.cli import CliError, _check_types, _sqlite_path, cursor_state, describe_db, explain_error
+from zensync.cli import cursor_state
+from zensync.cli_common import CliError, check_types, describe_db, explain_error, sqlite_path
 
 
 def test_describe_db_hides_a_password() -> None:
@@ -22,9 +23,9 @@ def test_describe_db_hides_a_password() -> None:
 
 
 def test_sqlite_path_of_paths_and_urls(tmp_path: Path) -> None:
-    assert _sqlite_path("x.db") == Path("x.db")
-    assert _sqlite_path(f"sqlite:///{tmp_path}/y.db") == tmp_path / "y.db"
-    assert _sqlite_path("postgresql://u@h/db") is None
+    assert sqlite_path("x.db") == Path("x.db")
+    assert sqlite_path(f"sqlite:///{tmp_path}/y.db") == tmp_path / "y.db"
+    assert sqlite_path("postgresql://u@h/db") is None
 
 
 def test_cursor_state_reports_positions_and_ages() -> None:
@@ -44,10 +45,10 @@ def test_cursor_state_reports_positions_and_ages() -> None:
 
 
 def test_entity_types_accept_plurals_and_commas() -> None:
-    assert _check_types(["tickets,comment", "ticket"]) == ["ticket", "comment"]
-    assert _check_types(None) is None
+    assert check_types(["tickets,comment", "ticket"]) == ["ticket", "comment"]
+    assert check_types(None) is None
     with pytest.raises(CliError, match="unknown --type 'tix'"):
-        _check_types(["tix"])
+        check_types(["tix"])
 
 
 def test_unexpected_errors_point_to_verbose() -> None:
