@@ -49,7 +49,6 @@ from zensync.zendesk.oauth import AuthorizationRequest, Explanation, OAuthError
 log = logging.getLogger(__name__)
 
 DEFAULT_SYNC_INTERVAL_SECONDS = 3600
-SHORT_NAME = "zendesk"
 
 
 class ConnectionProblem(Exception):
@@ -775,7 +774,6 @@ def _not_admin(user: Mapping[str, Any]) -> Explanation | None:
 
 
 __all__ = [
-    "SHORT_NAME",
     "ConnectionDetail",
     "ConnectionManager",
     "ConnectionNotFound",

@@ -335,10 +335,6 @@ class ZendeskSource:
         # The event stream's first page, read to decide the comment plan, handed to the stream.
         self._probe: dict[str, Any] | None = None
 
-    @classmethod
-    def create(cls, client: Client, config: ZendeskConfig, **options: Any) -> ZendeskSource:
-        return cls(client, config, **options)
-
     # ---------------------------------------------------------------------------- validate
 
     async def validate(self) -> dict[str, Any]:

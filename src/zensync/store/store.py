@@ -423,14 +423,6 @@ class Store:
             self._add_progress(conn, run_id, counts, utcnow(), pages=0)
         return counts
 
-    def delete_entities(self, connection_id: str, deletions: Sequence[Deletion]) -> PageCounts:
-        """Remove objects (with their dependants) outside of a sync page."""
-        check_connection_id(connection_id)
-        counts = PageCounts()
-        with self._write() as conn:
-            self._apply_deletions(conn, connection_id, deletions, counts)
-        return counts
-
     def counts(self, connection_id: str | None = None) -> dict[EntityType, int]:
         """Live rows per entity type (all connections unless one is given)."""
         result: dict[EntityType, int] = {}
