@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from zensync.config import ZendeskConfig
 from zensync.connections import ConnectionProblem
-from zensync.service.app import ServiceState, state_of, wants_html
+from zensync.service.deps import State, wants_html
 from zensync.service.jobs import AlreadySyncing
 from zensync.service.models import (
     ENTITY_TYPE_NAMES,
@@ -25,10 +25,10 @@ from zensync.service.models import (
     SearchHitOut,
     SearchOut,
 )
+from zensync.service.state import ServiceState
 from zensync.zendesk.oauth import CALLBACK_PATH, OAuthError
 
 router = APIRouter()
-State = Annotated[ServiceState, Depends(state_of)]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemOut, "description": "No such connection"},

@@ -9,18 +9,18 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import SecretStr
 
 from zensync.config import InvalidSubdomain, ZendeskConfig, normalize_subdomain
 from zensync.connections import ConnectionProblem
-from zensync.service.app import COOKIE_NAME, ServiceState, session_token, state_of
+from zensync.service.deps import COOKIE_NAME, State, session_token
 from zensync.service.routes.api import connection_out
+from zensync.service.state import ServiceState
 from zensync.zendesk import oauth
 
 router = APIRouter(include_in_schema=False)
-State = Annotated[ServiceState, Depends(state_of)]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
