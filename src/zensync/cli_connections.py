@@ -215,7 +215,7 @@ async def _oauth_connect(
         try:
             record = await manager.complete_oauth(dict(request.query_params))
         except OAuthError as exc:
-            if getattr(exc, "connection_id", None) == connection_id and not outcome.done():
+            if exc.connection_id == connection_id and not outcome.done():
                 outcome.set_exception(exc)
             return HTMLResponse(_page(exc.explanation.title, exc.explanation.message()), status_code=400)
         if not outcome.done():

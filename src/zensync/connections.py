@@ -32,12 +32,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
 from zensync.config import ZendeskConfig
 from zensync.secret_box import SecretBox
 from zensync.store import ConnectionNotFound, ConnectionRecord, RunRecord, Store, StoreError
-from zensync.store.schema import oauth_states
 from zensync.sync.engine import SyncEngine
 from zensync.sync.report import RunReport
 from zensync.zendesk import oauth
@@ -54,13 +52,17 @@ DEFAULT_SYNC_INTERVAL_SECONDS = 3600
 class ConnectionProblem(Exception):
     """A connection request that cannot be honoured as asked; the message names the fix.
 
-    ``status`` is the HTTP status the service answers with (404 unknown, 409 conflict, 422 bad input).
+    ``status`` is the HTTP status the service answers with (404 unknown, 409 conflict, 422 bad
+    input); ``connection_id`` names the connection concerned, when there is one.
     """
 
-    def __init__(self, message: str, *, status: int = 422, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int = 422, field: str | None = None, connection_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.field = field
+        self.connection_id = connection_id
 
 
 def connection_id_for(name: str) -> str:
@@ -311,6 +313,7 @@ class ConnectionManager:
                     "or delete it first.",
                     status=409,
                     field="name",
+                    connection_id=connection_id,
                 )
             if existing.subdomain != config.subdomain:
                 raise ConnectionProblem(
@@ -318,6 +321,7 @@ class ConnectionManager:
                     f"{config.subdomain}.zendesk.com: choose another name (--name) for the new account.",
                     status=409,
                     field="name",
+                    connection_id=connection_id,
                 )
             changes: dict[str, Any] = {}
             if existing.exclude_closed_tickets != config.exclude_closed_tickets:
@@ -379,6 +383,7 @@ class ConnectionManager:
                 f"Connection {record.id!r} has no OAuth client credentials: give the client ID and secret "
                 f"of your OAuth client ({oauth.OAUTH_CLIENTS_PATH}).",
                 field="client_secret" if use_id else "client_id",
+                connection_id=record.id,
             )
         config = self.config_for(record)
         request = oauth.start_authorization(config.api_base, use_id, redirect_uri)
@@ -404,12 +409,7 @@ class ConnectionManager:
 
     def _classify_refused_state(self, state_hash: str) -> tuple[str, str | None]:
         """Why a state was refused: unknown (forged), already used, or expired."""
-        with self.store.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(oauth_states.c.used_at, oauth_states.c.connection_id).where(
-                    oauth_states.c.state_hash == state_hash
-                )
-            ).first()
+        row = self.store.find_oauth_state(state_hash)
         if row is None:
             return "state_invalid", None
         return ("state_reused" if row.used_at is not None else "state_expired"), row.connection_id
@@ -428,18 +428,14 @@ class ConnectionManager:
         record_state = self.store.consume_oauth_state(state_hash)
         if record_state is None:
             kind, connection_id = self._classify_refused_state(state_hash)
-            error = OAuthError(oauth.explain(kind, stage="state"))
-            error.connection_id = connection_id  # type: ignore[attr-defined]
-            raise error
+            raise OAuthError(oauth.explain(kind, stage="state"), connection_id=connection_id)
         connection_id = record_state.connection_id
         record = self.get(connection_id)
         redirect_uri = record_state.redirect_uri
 
         def fail(explanation: Explanation, status: int | None = None) -> OAuthError:
             self._record_problem(record, explanation, redirect_uri=redirect_uri)
-            error = OAuthError(explanation, status_code=status)
-            error.connection_id = connection_id  # type: ignore[attr-defined]
-            return error
+            return OAuthError(explanation, status_code=status, connection_id=connection_id)
 
         if params.get("error"):
             raise fail(
@@ -573,6 +569,7 @@ class ConnectionManager:
                 "another name for this account.",
                 status=409,
                 field="name",
+                connection_id=connection_id,
             )
         base_url = config.base_url or self.base_url
         check_config = ZendeskConfig(
@@ -656,17 +653,22 @@ class ConnectionManager:
                 f"Connection {record.id!r} is waiting for consent on Zendesk: finish it from the connection "
                 "page or run `zensync connect` again.",
                 status=409,
+                connection_id=record.id,
             )
         stored = self._secrets_of(record)
         if record.auth_kind == "api_token":
             if not stored.email or not stored.api_token:
                 raise ConnectionProblem(
-                    f"Connection {record.id!r} has no API token stored: reconnect it.", status=409
+                    f"Connection {record.id!r} has no API token stored: reconnect it.",
+                    status=409,
+                    connection_id=record.id,
                 )
             return ApiTokenAuth(stored.email, stored.api_token)
         if not stored.access_token or not record.client_id:
             raise ConnectionProblem(
-                f"Connection {record.id!r} has no token stored: reconnect it.", status=409
+                f"Connection {record.id!r} has no token stored: reconnect it.",
+                status=409,
+                connection_id=record.id,
             )
         config = self.config_for(record)
         refresh_at = datetime.fromisoformat(stored.refresh_expires_at) if stored.refresh_expires_at else None
@@ -708,6 +710,7 @@ class ConnectionManager:
                 f"Connection {record.id!r} is {record.status}: "
                 + (problem.message() if problem else "reconnect it first."),
                 status=409,
+                connection_id=record.id,
             )
         config = self.config_for(record)
         async with self.client_for(record) as client:

@@ -153,6 +153,8 @@ def test_oauth_state_is_used_once_and_only_before_expiry(store: Store) -> None:
         expires_at=now - timedelta(seconds=1),
     )
     assert store.consume_oauth_state("stale", now) is None
+    stale = store.find_oauth_state("stale")  # kept, so a late callback can be told "expired"
+    assert stale is not None and stale.used_at is None and stale.connection_id == "acme"
     used = store.consume_oauth_state("fresh", now)
     assert used is not None
     assert used.connection_id == "acme"
@@ -160,7 +162,11 @@ def test_oauth_state_is_used_once_and_only_before_expiry(store: Store) -> None:
     assert used.used_at is not None
     assert store.consume_oauth_state("fresh", now) is None
     assert store.consume_oauth_state("unknown", now) is None
+    found = store.find_oauth_state("fresh")
+    assert found is not None and found.used_at is not None
+    assert store.find_oauth_state("unknown") is None
     assert store.delete_expired_oauth_states(now) == 2
+    assert store.find_oauth_state("fresh") is None
 
     with pytest.raises(ConnectionNotFound):
         store.create_oauth_state(

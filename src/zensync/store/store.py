@@ -809,6 +809,16 @@ class Store:
             )
         return OAuthStateRecord(**row)
 
+    def find_oauth_state(self, state_hash: str) -> OAuthStateRecord | None:
+        """A consent state as stored, used or not, expired or not (to explain a refused callback)."""
+        with self._read() as conn:
+            row = (
+                conn.execute(sa.select(oauth_states).where(oauth_states.c.state_hash == state_hash))
+                .mappings()
+                .first()
+            )
+        return OAuthStateRecord(**row) if row else None
+
     def consume_oauth_state(self, state_hash: str, now: datetime | None = None) -> OAuthStateRecord | None:
         """Mark a state used and return it, atomically, only if it is unused and unexpired.
 

@@ -445,13 +445,17 @@ def _port(parts: Any) -> int | None:
 class OAuthError(Exception):
     """An OAuth step failed; ``explanation`` says why and how to fix it.
 
-    The message never contains a secret, token, code or state.
+    The message never contains a secret, token, code or state. ``connection_id`` names the
+    connection the failed step belonged to, when one is known (its page then shows the problem).
     """
 
-    def __init__(self, explanation: Explanation, *, status_code: int | None = None) -> None:
+    def __init__(
+        self, explanation: Explanation, *, status_code: int | None = None, connection_id: str | None = None
+    ) -> None:
         super().__init__(explanation.message())
         self.explanation = explanation
         self.status_code = status_code
+        self.connection_id = connection_id
 
     @property
     def kind(self) -> str:
