@@ -38,7 +38,7 @@ from zensync.secret_box import SecretBox
 from zensync.store import ConnectionNotFound, ConnectionRecord, RunRecord, Store, StoreError
 from zensync.sync.engine import SyncEngine
 from zensync.sync.report import RunReport
-from zensync.zendesk import oauth
+from zensync.zendesk import account, oauth
 from zensync.zendesk.auth import ApiTokenAuth, OAuthTokenAuth, TokenSet, ZendeskAuth
 from zensync.zendesk.client import ZendeskClient
 from zensync.zendesk.errors import TokenRefreshError, ZendeskError
@@ -506,11 +506,11 @@ class ConnectionManager:
         """The consenting user (``users/me``), or None when Zendesk cannot say right now."""
         try:
             async with ZendeskClient(config, auth, transport=self.transport, max_retries=2) as client:
-                me = (await client.get_json("/api/v2/users/me.json")).get("user") or {}
+                me = await account.connecting_user(client)
         except ZendeskError as exc:
             log.warning("could not read the connecting user: %s", exc)
             return None
-        return {k: me.get(k) for k in ("id", "name", "email", "role")}
+        return account.summary(me)
 
     def _record_problem(
         self, record: ConnectionRecord, problem: Explanation, *, redirect_uri: str | None
@@ -577,17 +577,15 @@ class ConnectionManager:
             exclude_closed_tickets=config.exclude_closed_tickets,
             base_url=base_url,
         )
-        from zensync.source import ZendeskSource
-
         try:
             async with ZendeskClient(
                 check_config, ApiTokenAuth(email, api_token), transport=self.transport, max_retries=2
             ) as client:
-                user = await ZendeskSource(client, check_config).validate()
+                user = account.require_admin(await account.connecting_user(client))
         except ZendeskError as exc:
             raise ConnectionProblem(str(exc), status=422, field="api_token") from exc
         sealed = self.secrets.encrypt(StoredSecrets(email=email, api_token=api_token).to_json())
-        who = {k: user.get(k) for k in ("id", "name", "email", "role")}
+        who = account.summary(user)
         detail = ConnectionDetail(user=who).to_json()
         if existing is not None:
             return self.store.update_connection(

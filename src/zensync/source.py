@@ -90,7 +90,8 @@ from zensync.entities import (
     ZendeskUserEntity,
     ticket_name,
 )
-from zensync.zendesk.errors import AuthenticationError, BadResponse, NotFound, PermissionDenied
+from zensync.zendesk.account import connecting_user, require_admin
+from zensync.zendesk.errors import BadResponse, NotFound
 
 __all__ = ["CURSOR_VERSION", "CommentStrategy", "InvalidCursor", "ZendeskSource"]
 
@@ -338,33 +339,9 @@ class ZendeskSource:
     # ---------------------------------------------------------------------------- validate
 
     async def validate(self) -> dict[str, Any]:
-        """The connecting user, if the credentials work and the user may run the exports.
-
-        ``users/me`` answers an anonymous end user (no ``id``) when the request was not
-        authenticated: that means the credentials are wrong. The incremental exports are
-        "Allowed For: Admins" (api-reference.md, "Incremental Exports").
-        """
-        data = await self.client.get_json("/api/v2/users/me.json")
-        user = data.get("user") if isinstance(data, dict) else None
-        if not isinstance(user, dict) or user.get("id") is None:
-            raise AuthenticationError(
-                "Zendesk answered as an anonymous user: the credentials were not accepted. Check the "
-                "email and API token or the access token, or reconnect the account (`zensync connect`)",
-                status=200,
-                method="GET",
-                url="/api/v2/users/me.json",
-            )
-        role = user.get("role")
-        if role != "admin":
-            raise PermissionDenied(
-                f"The connecting user ({user.get('email') or user.get('name') or user['id']}) has the role "
-                f"{role!r}: the connecting user must be a Zendesk admin, because the incremental exports "
-                "zensync reads are admin-only. Reconnect as an admin (`zensync connect`)",
-                status=200,
-                method="GET",
-                url="/api/v2/users/me.json",
-            )
-        return user
+        """The connecting user, if the credentials work and the user may run the exports
+        (:mod:`zensync.zendesk.account`)."""
+        return require_admin(await connecting_user(self.client))
 
     # ---------------------------------------------------------------------------- cursor
 
