@@ -615,10 +615,13 @@ def serve(
             "environment variable: options show in `ps`). Required beyond loopback.",
         ),
     ] = None,
+    mcp_public_only: Annotated[
+        bool, typer.Option("--mcp-public-only", help="Hide internal notes from agents using /mcp.")
+    ] = False,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run the web service: source-connections API, OAuth callback, scheduled syncs, search page."""
+    """Run the web service: source-connections API, OAuth callback, scheduled syncs, search page, MCP."""
     with reporting_errors(verbose):
         settings = load_settings({"db": db, "base_url": zendesk_base_url}, config_file=config)
         from zensync.service.app import ServiceSettings, run
@@ -630,6 +633,7 @@ def serve(
             zendesk_base_url=settings.base_url,
             redirect_uri=redirect_uri,
             download_attachments=settings.attachments,
+            mcp_public_only=mcp_public_only,
             **({"api_key": SecretStr(api_key)} if api_key else {}),
         )
         run(service_settings, log_level="debug" if verbose else "info")
@@ -794,6 +798,15 @@ async def authorize_with_consent(base_url: str, client_id: str, client_secret: s
 
 
 cli_connections.register(app)
+
+
+def _register_mcp() -> None:
+    from zensync import cli_mcp
+
+    cli_mcp.register(app)
+
+
+_register_mcp()
 
 
 def main() -> None:

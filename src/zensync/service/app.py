@@ -34,15 +34,18 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
+from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import SecretStr
 
 from zensync import __version__
 from zensync.connections import ConnectionManager, ConnectionProblem
+from zensync.mcp import create_server as create_mcp_server
 from zensync.secret_box import SecretBox
 from zensync.service.deps import COOKIE_NAME, session_token, state_of, wants_html
 from zensync.service.jobs import AlreadySyncing, SyncJobs
 from zensync.service.routes import api, web
 from zensync.service.state import ENV_API_KEY, ServiceConfigError, ServiceSettings, ServiceState
+from zensync.service.state import _is_loopback as is_loopback
 from zensync.store import Store
 from zensync.zendesk.oauth import CALLBACK_PATH, Explanation
 
@@ -62,6 +65,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+MCP_PATH = "/mcp"
 OPEN_PATHS = frozenset({CALLBACK_PATH, "/login", "/healthz", "/favicon.ico"})
 
 
@@ -102,11 +106,14 @@ def create_app(
         scheduling=settings.scheduling,
     )
 
+    mcp_server = create_mcp_server(the_store, public_only=settings.mcp_public_only)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         jobs.start_scheduler()
         try:
-            yield
+            async with mcp_server.session_manager.run():
+                yield
         finally:
             await jobs.shutdown()
             if own_store:
@@ -134,11 +141,32 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(web.router)
+    # MCP over streamable HTTP at /mcp: read-only tools for AI agents, behind the API key below.
+    app.router.routes.extend(
+        mcp_server.streamable_http_app(
+            streamable_http_path=MCP_PATH,
+            stateless_http=True,
+            json_response=True,
+            transport_security=_mcp_transport_security(settings.host),
+        ).routes
+    )
     _install_errors(app)
     if settings.api_key is not None:
         _install_api_key(app, settings.api_key)
     _redact_access_log()
     return app
+
+
+def _mcp_transport_security(host: str) -> TransportSecuritySettings:
+    """On loopback, the SDK's DNS-rebinding guard (a web page must not reach a local server
+    through a hostile DNS name); beyond loopback the API key guards ``/mcp`` like every route."""
+    if not is_loopback(host):
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"],
+        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+    )
 
 
 def run(settings: ServiceSettings, *, log_level: str = "info") -> None:

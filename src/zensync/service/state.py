@@ -57,6 +57,9 @@ class ServiceSettings(BaseModel):
     scheduling: bool = True
     download_attachments: bool = True
     first_sync: bool = Field(True, description="Start a sync as soon as consent completes")
+    mcp_public_only: bool = Field(
+        False, description="Hide internal notes and private comments from agents using /mcp"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ServiceSettings:

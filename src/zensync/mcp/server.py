@@ -1,0 +1,273 @@
+"""The MCP server over the synced copy: tools and a ticket resource, read-only.
+
+``create_server(store)`` builds an :class:`mcp.server.mcpserver.MCPServer` (the official SDK)
+whose tools answer from the store alone: no Zendesk request is ever made, so an agent cannot
+spend the account's rate limit or change anything in Zendesk. ``zensync mcp`` serves it over
+stdio; ``zensync serve`` mounts it as streamable HTTP at ``/mcp``.
+
+Every tool has an input schema (its typed parameters), an output schema (the pydantic model
+of its result), returns that structure plus a short text for people and models that read
+text, and carries ids and agent-UI links (``web_url``). Wrong input (unknown ids, bad
+filters, oversized limits, foreign cursors) comes back as a tool error whose text says what
+to do; nothing an agent sends stops the server.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from zensync import __version__
+from zensync.mcp.models import (
+    OrganizationResult,
+    SearchResult,
+    SearchType,
+    SyncStatusResult,
+    TicketList,
+    TicketResult,
+    TicketStatus,
+    UserResult,
+)
+from zensync.mcp.reads import NotFound, Reader, ReadError, TicketFilters
+from zensync.store import Store
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "zensync"
+INSTRUCTIONS = (
+    "Read-only tools over a local copy of a Zendesk account (tickets, their whole conversations, "
+    "users, organizations). Start with search (words) or list_tickets (filters), open a ticket with "
+    "get_ticket, and check sync_status to say how fresh the copy is. Every record has a web_url: "
+    "the Zendesk agent-UI link to cite."
+)
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+MAX_SEARCH_LIMIT = 50
+MAX_LIST_LIMIT = 100
+MAX_RECENT = 50
+MAX_PAGE_COMMENTS = 200
+MAX_PAGE_CHARS = 200_000
+
+Connection = Annotated[
+    str | None,
+    Field(
+        description="Which synced account to read (its connection id); "
+        "needed only when the copy holds several"
+    ),
+]
+Statuses = Annotated[
+    list[TicketStatus] | None,
+    Field(description="Only tickets with one of these statuses"),
+]
+
+
+def _result(model: BaseModel, text: str) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=model.model_dump(mode="json"),
+    )
+
+
+def _guard(error: ReadError) -> ToolError:
+    return ToolError(str(error))
+
+
+def create_server(store: Store, *, public_only: bool = False, connection: str | None = None) -> MCPServer:
+    """An MCP server reading ``store``. ``public_only`` hides internal notes and private
+    comments from every tool and resource (a connection can ask for the same with its own
+    ``mcp_public_only`` setting); ``connection`` is the account read when a call names none."""
+    reader = Reader(store, public_only=public_only, connection=connection)
+    server: MCPServer = MCPServer(
+        SERVER_NAME,
+        title="zensync: the synced Zendesk copy",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+    )
+
+    @server.tool(annotations=READ_ONLY, title="Search tickets")
+    def search(
+        query: Annotated[str, Field(description='Words to find; "quoted phrase", -exclude and or work')],
+        types: Annotated[
+            list[SearchType] | None,
+            Field(
+                description="What to search; default ticket, comment and attachment (hits grouped by ticket)"
+            ),
+        ] = None,
+        status: Statuses = None,
+        organization_id: Annotated[int | None, Field(description="Only this organization's tickets")] = None,
+        requester_id: Annotated[int | None, Field(description="Only tickets this user requested")] = None,
+        created_after: Annotated[
+            datetime | None, Field(description="Ticket created at or after (ISO 8601)")
+        ] = None,
+        created_before: Annotated[
+            datetime | None, Field(description="Ticket created before (ISO 8601)")
+        ] = None,
+        updated_after: Annotated[
+            datetime | None, Field(description="Ticket updated at or after (ISO 8601)")
+        ] = None,
+        updated_before: Annotated[
+            datetime | None, Field(description="Ticket updated before (ISO 8601)")
+        ] = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_SEARCH_LIMIT, description="Most hits to return")] = 10,
+        connection: Connection = None,
+    ) -> Annotated[CallToolResult, SearchResult]:
+        """Keyword search over the copy: ticket subjects and descriptions, every comment,
+        attachment names (and users or organizations when asked). One hit per ticket, with the
+        ticket, a snippet of the best match and its score."""
+        filters = TicketFilters(
+            statuses=tuple(status or ()),
+            requester_id=requester_id,
+            organization_id=organization_id,
+            created_after=created_after,
+            created_before=created_before,
+            updated_after=updated_after,
+            updated_before=updated_before,
+        )
+        try:
+            found = reader.search(query, types=types, filters=filters, limit=limit, connection=connection)
+        except ReadError as exc:
+            raise _guard(exc) from exc
+        return _result(found, found.text())
+
+    @server.tool(annotations=READ_ONLY, title="Get a ticket and its conversation")
+    def get_ticket(
+        ticket_id: Annotated[int, Field(description="The Zendesk ticket id (the number after #)")],
+        cursor: Annotated[
+            str | None, Field(description="next_cursor of the previous call, for the following comments")
+        ] = None,
+        max_comments: Annotated[
+            int, Field(ge=1, le=MAX_PAGE_COMMENTS, description="Most comments on this page")
+        ] = 50,
+        max_chars: Annotated[
+            int,
+            Field(
+                ge=500,
+                le=MAX_PAGE_CHARS,
+                description="About this many characters of comment text per page; "
+                "a longer single comment is cut",
+            ),
+        ] = 20_000,
+        connection: Connection = None,
+    ) -> Annotated[CallToolResult, TicketResult]:
+        """A ticket with resolved names, status, tags and custom fields, and its conversation in
+        order: author name and role, public reply or internal note, attachments (name, type,
+        size, whether the bytes are stored). Long conversations come in pages: follow next_cursor."""
+        try:
+            found = reader.get_ticket(
+                ticket_id,
+                cursor=cursor,
+                max_comments=max_comments,
+                max_chars=max_chars,
+                connection=connection,
+            )
+        except ReadError as exc:
+            raise _guard(exc) from exc
+        return _result(found, found.text())
+
+    @server.tool(annotations=READ_ONLY, title="Get a user")
+    def get_user(
+        user_id: Annotated[int, Field(description="The Zendesk user id")],
+        recent: Annotated[
+            int, Field(ge=0, le=MAX_RECENT, description="How many recent tickets to include")
+        ] = 10,
+        connection: Connection = None,
+    ) -> Annotated[CallToolResult, UserResult]:
+        """A user (end user or agent) with their organization, the tickets they requested and,
+        for agents, the tickets assigned to them; most recently updated first."""
+        try:
+            found = reader.get_user(user_id, recent=recent, connection=connection)
+        except ReadError as exc:
+            raise _guard(exc) from exc
+        return _result(found, found.text())
+
+    @server.tool(annotations=READ_ONLY, title="Get an organization")
+    def get_organization(
+        organization_id: Annotated[int, Field(description="The Zendesk organization id")],
+        recent: Annotated[
+            int, Field(ge=0, le=MAX_RECENT, description="How many recent tickets to include")
+        ] = 10,
+        connection: Connection = None,
+    ) -> Annotated[CallToolResult, OrganizationResult]:
+        """An organization with its user and ticket counts (by status) and its recent tickets."""
+        try:
+            found = reader.get_organization(organization_id, recent=recent, connection=connection)
+        except ReadError as exc:
+            raise _guard(exc) from exc
+        return _result(found, found.text())
+
+    @server.tool(annotations=READ_ONLY, title="List tickets")
+    def list_tickets(
+        status: Statuses = None,
+        requester_id: Annotated[int | None, Field(description="Only tickets this user requested")] = None,
+        organization_id: Annotated[int | None, Field(description="Only this organization's tickets")] = None,
+        assignee_id: Annotated[int | None, Field(description="Only tickets assigned to this agent")] = None,
+        tag: Annotated[str | None, Field(description="Only tickets with this tag", min_length=1)] = None,
+        updated_since: Annotated[
+            datetime | None, Field(description="Only tickets updated at or after this time (ISO 8601)")
+        ] = None,
+        limit: Annotated[int, Field(ge=1, le=MAX_LIST_LIMIT, description="Tickets per page")] = 25,
+        cursor: Annotated[str | None, Field(description="next_cursor of the previous call")] = None,
+        connection: Connection = None,
+    ) -> Annotated[CallToolResult, TicketList]:
+        """Tickets matching the filters, most recently updated first, in pages (follow next_cursor)."""
+        filters = TicketFilters(
+            statuses=tuple(status or ()),
+            requester_id=requester_id,
+            organization_id=organization_id,
+            assignee_id=assignee_id,
+            tag=tag,
+            updated_after=updated_since,
+        )
+        try:
+            found = reader.list_tickets(filters, limit=limit, cursor=cursor, connection=connection)
+        except ReadError as exc:
+            raise _guard(exc) from exc
+        return _result(found, found.text())
+
+    @server.tool(annotations=READ_ONLY, title="How fresh the copy is")
+    def sync_status(connection: Connection = None) -> Annotated[CallToolResult, SyncStatusResult]:
+        """Per synced account: when the last sync ran and how it ended, how old the data is,
+        where each export stream stands, and how many records are stored."""
+        try:
+            found = reader.sync_status(connection=connection)
+        except ReadError as exc:
+            raise _guard(exc) from exc
+        return _result(found, found.text())
+
+    @server.resource(
+        "zendesk://tickets/{ticket_id}",
+        name="ticket",
+        title="Zendesk ticket",
+        description="A ticket and its whole conversation as text (internal notes hidden when public-only)",
+        mime_type="text/markdown",
+    )
+    def ticket_resource(ticket_id: str) -> str:
+        try:
+            number = int(ticket_id)
+        except ValueError:
+            raise ResourceNotFoundError(
+                f"{ticket_id!r} is not a ticket id: use zendesk://tickets/123 with the ticket's number."
+            ) from None
+        try:
+            return reader.ticket_markdown(number)
+        except NotFound as exc:
+            raise ResourceNotFoundError(str(exc)) from exc
+        except ReadError as exc:
+            raise ResourceNotFoundError(str(exc)) from exc
+
+    return server
+
+
+async def run_stdio(store: Store, *, public_only: bool = False, connection: str | None = None) -> None:
+    """Serve over stdin/stdout until the client closes the stream."""
+    server = create_server(store, public_only=public_only, connection=connection)
+    await server.run_stdio_async()
