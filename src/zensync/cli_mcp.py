@@ -12,8 +12,9 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``mcp`` to the ``zensync`` app."""
+    """Add ``mcp`` and ``mcp-access`` to the ``zensync`` app."""
     app.command("mcp")(mcp)
+    app.command("mcp-access")(mcp_access)
 
 
 def mcp(
@@ -33,6 +34,10 @@ def mcp(
         str | None,
         typer.Option(help="The synced account to read when the copy holds several (its connection id)."),
     ] = None,
+    blob_dir: Annotated[
+        str | None,
+        typer.Option(help="Where the sync put attachment files (default <db>.blobs; PostgreSQL: none)."),
+    ] = None,
     config: Annotated[
         str | None,
         typer.Option("--config", help="TOML config file (default: ./zensync.toml when present)."),
@@ -48,8 +53,52 @@ def mcp(
     from zensync.settings import load_settings
 
     with reporting_errors(verbose):
-        settings = load_settings({"db": db}, config_file=Path(config) if config else None)
+        settings = load_settings(
+            {"db": db, "blob_dir": blob_dir}, config_file=Path(config) if config else None
+        )
         from zensync.mcp import run_stdio
 
-        with open_store(settings.db, must_exist=True) as store:
+        with open_store(settings.db, must_exist=True, blob_dir=settings.blob_dir) as store:
             anyio.run(lambda: run_stdio(store, public_only=public_only, connection=connection))
+
+
+def mcp_access(
+    connection: Annotated[str, typer.Argument(help="The stored connection (see `zensync connections`).")],
+    public_only: Annotated[
+        bool | None,
+        typer.Option(
+            "--public-only/--all-comments",
+            help="Hide this account's internal notes from every MCP server (`zensync mcp`, /mcp), "
+            "or show them again (unless the server itself runs --public-only).",
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="SQLite file or database URL [env ZENSYNC_DB; default ./zensync.db]."),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="TOML config file (default: ./zensync.toml when present)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")] = False,
+) -> None:
+    """Show or set what AI agents may read of one connection: everything, or public comments only."""
+    from pathlib import Path
+
+    from zensync.cli import console, fail, open_store, reporting_errors
+    from zensync.settings import load_settings
+
+    with reporting_errors(verbose):
+        settings = load_settings({"db": db}, config_file=Path(config) if config else None)
+        with open_store(settings.db, must_exist=True) as store:
+            record = store.get_connection(connection)
+            if record is None:
+                fail(
+                    f"no stored connection {connection!r} — list them with `zensync connections`; an account "
+                    "synced with options alone has none: serve it with `zensync mcp --public-only`",
+                    2,
+                )
+            if public_only is not None:
+                record = store.update_connection(connection, mcp_public_only=public_only)
+        what = "public comments only" if record.mcp_public_only else "everything, internal notes included"
+        console.print(f"{record.id}: AI agents (zensync mcp, /mcp) see {what}.", markup=False)

@@ -15,7 +15,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def sync_into(sim: Any, db: Path, *extra: str) -> None:
+def sync_into(sim: Any, db: Path | str, *extra: str, cwd: Path | None = None) -> None:
     env = clean_env(ZENSYNC_EMAIL=sim.admin_email, ZENSYNC_API_TOKEN=sim.api_token)
     proc = subprocess.run(
         [
@@ -59,7 +61,7 @@ def sync_into(sim: Any, db: Path, *extra: str) -> None:
             *extra,
         ],
         env=env,
-        cwd=db.parent,
+        cwd=cwd or Path(str(db)).parent,
         capture_output=True,
         text=True,
         timeout=300,
@@ -126,17 +128,28 @@ def truth(simulator: Any) -> Truth:
 
 @dataclass
 class PrivateAccount:
-    db: Path
+    db: str  # an SQLite path or a postgresql:// URL
+    blob_dir: Path
     ticket_id: int
     user_id: int
     organization_id: int
     private_comment_ids: set[int]
     private_attachment_ids: set[int]
 
+    def private_words(self, comment_id: int) -> str:
+        """The first words of a private comment, as a search for all of them."""
+        from zensync.store import Store
 
-@pytest.fixture(scope="package")
-def private_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateAccount]:
-    folder = tmp_path_factory.mktemp("mcp-private")
+        with Store.open(self.db, blob_dir=self.blob_dir) as store:
+            entity = store.get_entity("acme", "comment", comment_id)
+        words = entity.search_text().split() if entity is not None else []
+        return " ".join(f'"{w}"' for w in words[:6] if w.isalpha())
+
+
+def make_private_account(folder: Path, db: str) -> PrivateAccount:
+    """A small account whose ticket got an internal note with a file, and whose user and
+    organization got agents' notes, all with the marker; synced into ``db``."""
+    blob_dir = folder / "blobs" if "://" in db else Path(f"{db}.blobs")
     with running_simulator(tickets=30, seed=11, minute_seconds=1) as sim:
         tickets = all_tickets(sim)
         ticket = next(t for t in tickets if t.get("organization_id") and t["status"] != "closed")
@@ -165,33 +178,81 @@ def private_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Privat
             "PUT", f"/api/v2/organizations/{org_id}", json={"organization": {"notes": f"{MARKER} renewal"}}
         )
         assert response.status_code == 200, response.text
-        import time
-
         time.sleep(2.5)  # exports hold back the most recent simulated minute
-        db = folder / "private.db"
-        sync_into(sim, db)
-    import sqlite3
+        sync_into(sim, db, "--blob-dir", str(blob_dir), cwd=folder)
 
-    with sqlite3.connect(db) as conn:
-        private_comments = {int(r[0]) for r in conn.execute("SELECT id FROM comments WHERE public = 0")}
+    import sqlalchemy as sa
+
+    from zensync.store import Store
+
+    with Store.open(db, blob_dir=blob_dir) as store, store.engine.connect() as conn:
+        private_comments = {
+            int(r[0]) for r in conn.execute(sa.text("SELECT id FROM comments WHERE NOT public"))
+        }
         private_files = {
             int(r[0])
             for r in conn.execute(
-                "SELECT a.id FROM attachments a JOIN comments c ON c.connection_id = a.connection_id "
-                "AND c.id = a.comment_id WHERE c.public = 0"
+                sa.text(
+                    "SELECT a.id FROM attachments a JOIN comments c ON c.connection_id = a.connection_id "
+                    "AND c.id = a.comment_id WHERE NOT c.public"
+                )
             )
         }
         marked = conn.execute(
-            "SELECT count(*) FROM comments WHERE search_text LIKE ?", (f"%{MARKER}%",)
-        ).fetchone()
-    assert marked[0] == 1, "the internal note was not synced"
+            sa.text("SELECT count(*) FROM comments WHERE search_text LIKE :m"), {"m": f"%{MARKER}%"}
+        ).scalar_one()
+    assert marked == 1, "the internal note was not synced"
     assert private_comments and private_files
-    yield PrivateAccount(db, int(ticket["id"]), user_id, org_id, private_comments, private_files)
+    return PrivateAccount(db, blob_dir, int(ticket["id"]), user_id, org_id, private_comments, private_files)
+
+
+@pytest.fixture(scope="package")
+def private_account(tmp_path_factory: pytest.TempPathFactory) -> PrivateAccount:
+    folder = tmp_path_factory.mktemp("mcp-private")
+    return make_private_account(folder, str(folder / "private.db"))
 
 
 def as_json(result: Any) -> str:
     """Everything a tool or resource result says, as one string to search for leaks."""
     return json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(db: Path, folder: Path, *args: str, **env: str) -> Iterator[str]:
+    """`zensync serve` over ``db`` on a free loopback port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*zensync_command(), "serve", "--port", str(port), "--db", str(db), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=clean_env(ZENSYNC_KEY_FILE=str(folder / "secret.key"), **env),
+        cwd=folder,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[0]
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 TOOLS = {"search", "get_ticket", "get_user", "get_organization", "list_tickets", "sync_status"}
@@ -340,11 +401,13 @@ async def check_against_truth(client: Any, truth: Truth) -> None:
     solved = await tools.call("search", query="refund", status=["solved", "closed"], limit=20)
     assert solved["hits"] and all(statuses[h["ticket"]["id"]] in ("solved", "closed") for h in solved["hits"])
     theirs_ids = {t["id"] for t in theirs}
-    in_org = await tools.call("search", query="the", organization_id=org_id, limit=50)
-    assert in_org["hits"] and {h["ticket"]["id"] for h in in_org["hits"]} <= theirs_ids
-    recent = await tools.call("search", query="the", updated_after="2000-01-01T00:00:00Z", limit=5)
+    word = max((w for w in theirs[0]["subject"].split() if w.isalpha()), key=len)
+    in_org = await tools.call("search", query=word, organization_id=org_id, limit=50)
+    found_ids = {h["ticket"]["id"] for h in in_org["hits"]}
+    assert theirs[0]["id"] in found_ids and found_ids <= theirs_ids
+    recent = await tools.call("search", query="refund", updated_after="2000-01-01T00:00:00Z", limit=5)
     assert len(recent["hits"]) == 5
-    none = await tools.call("search", query="the", updated_after="2999-01-01T00:00:00Z")
+    none = await tools.call("search", query="refund", updated_after="2999-01-01T00:00:00Z")
     assert none["hits"] == []
 
     # The ticket resource: the same conversation as text.
@@ -384,6 +447,35 @@ async def check_errors(client: Any) -> None:
     assert (await tools.call("sync_status"))["connections"]
 
 
+async def everything_about_the_note(client: Any, account: PrivateAccount) -> list[str]:
+    """Every tool and the resource, called where the internal note and the notes would show."""
+    tools = await Checked.start(client)
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("search", {"query": MARKER, "types": ALL_SEARCH_TYPES, "limit": 50}),
+        ("search", {"query": MARKER}),
+        ("search", {"query": f"{MARKER} workaround", "types": ["comment"]}),
+        ("search", {"query": f"{MARKER}-passwords.txt", "types": ["attachment"]}),
+        ("get_ticket", {"ticket_id": account.ticket_id, "max_chars": 200_000}),
+        ("get_user", {"user_id": account.user_id, "recent": 50}),
+        ("get_organization", {"organization_id": account.organization_id, "recent": 50}),
+        ("list_tickets", {"requester_id": account.user_id}),
+        ("list_tickets", {"organization_id": account.organization_id, "limit": 100}),
+        ("sync_status", {}),
+    ]
+    outputs = []
+    for name, arguments in calls:
+        result = await tools.call(name, **arguments)
+        if name == "search":  # the answer repeats the query: look only at what was found
+            result["_text"] = result["_text"].replace(repr(result.pop("query")), "QUERY")
+        outputs.append(f"{name}: {result}")
+    resource = await client.read_resource(f"zendesk://tickets/{account.ticket_id}")
+    outputs.append(as_json(resource))
+    return outputs
+
+
+ALL_SEARCH_TYPES = ["ticket", "comment", "attachment", "user", "organization"]
+
+
 class Kit:
     """The helpers above for the test modules (importlib mode keeps them from importing this file)."""
 
@@ -392,6 +484,9 @@ class Kit:
     env = staticmethod(clean_env)
     as_json = staticmethod(as_json)
     sync_into = staticmethod(sync_into)
+    make_private_account = staticmethod(make_private_account)
+    serving = staticmethod(serving)
+    everything_about_the_note = staticmethod(everything_about_the_note)
     check_against_truth = staticmethod(check_against_truth)
     check_errors = staticmethod(check_errors)
     Checked = Checked

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,13 +17,6 @@ from mcp.client.streamable_http import streamable_http_client
 KEY = "mcp-test-api-key-0123456789"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def served(kit: Any, synced_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`zensync serve` with an API key over a copy of the synced database; yields its base URL."""
@@ -34,31 +24,8 @@ def served(kit: Any, synced_db: Path, tmp_path_factory: pytest.TempPathFactory) 
     db = folder / "served.db"
     shutil.copy2(synced_db, db)
     shutil.copytree(f"{synced_db}.blobs", f"{db}.blobs")
-    port = free_port()
-    env = kit.env(ZENSYNC_KEY_FILE=str(folder / "secret.key"), ZENSYNC_API_KEY=KEY)
-    process = subprocess.Popen(
-        [*kit.command(), "serve", "--port", str(port), "--db", str(db)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=folder,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.communicate()[0]
-                assert time.monotonic() < deadline, "the service did not start"
-                time.sleep(0.2)
+    with kit.serving(db, folder, ZENSYNC_API_KEY=KEY) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @asynccontextmanager

@@ -323,7 +323,7 @@ class Reader:
             conn.execute(
                 self._summary_select()
                 .where(*base)
-                .order_by(tickets.c.updated_at.desc(), tickets.c.id.desc())
+                .order_by(tickets.c.updated_at.desc().nulls_last(), tickets.c.id.desc())
                 .limit(limit)
             )
             if limit
@@ -355,31 +355,34 @@ class Reader:
                         "That cursor belongs to a list_tickets call with other filters; repeat the "
                         "call with the same filters, or leave cursor out to start again."
                     )
-                after_time = datetime.fromisoformat(str(data["u"]))
                 after_id = int(data["i"])
-                page_where.append(
-                    sa.or_(
-                        tickets.c.updated_at < after_time,
-                        sa.and_(tickets.c.updated_at == after_time, tickets.c.id < after_id),
+                if data.get("u") is None:  # inside the trailing tickets without updated_at
+                    page_where.append(sa.and_(tickets.c.updated_at.is_(None), tickets.c.id < after_id))
+                else:
+                    after_time = datetime.fromisoformat(str(data["u"]))
+                    page_where.append(
+                        sa.or_(
+                            tickets.c.updated_at < after_time,
+                            sa.and_(tickets.c.updated_at == after_time, tickets.c.id < after_id),
+                            tickets.c.updated_at.is_(None),
+                        )
                     )
-                )
             rows = conn.execute(
                 self._summary_select()
                 .where(*page_where)
-                .order_by(tickets.c.updated_at.desc(), tickets.c.id.desc())
+                .order_by(tickets.c.updated_at.desc().nulls_last(), tickets.c.id.desc())
                 .limit(limit + 1)
             ).all()
         found = [self._summary(r) for r in rows[:limit]]
         next_cursor = None
-        if len(rows) > limit and found and found[-1].updated_at is not None:
+        if len(rows) > limit and found:
             last = found[-1]
-            assert last.updated_at is not None
             next_cursor = encode_cursor(
                 {
                     "k": "list_tickets",
                     "c": scope.connection_id,
                     "f": filters.digest(),
-                    "u": last.updated_at.isoformat(),
+                    "u": last.updated_at.isoformat() if last.updated_at else None,
                     "i": last.id,
                 }
             )

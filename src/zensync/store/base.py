@@ -222,6 +222,7 @@ class ConnectionRecord:
     created_at: datetime
     updated_at: datetime
     last_sync_at: datetime | None
+    mcp_public_only: bool = False
 
     def __repr__(self) -> str:  # never print the ciphertext either
         return (

@@ -220,6 +220,8 @@ connections = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_sync_at", UTCDateTime),
+    # Hide this account's internal notes and private comments from AI agents (zensync.mcp).
+    sa.Column("mcp_public_only", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.CheckConstraint(
         "auth_kind IN ('oauth', 'api_token', 'access_token')", name="ck_connections_auth_kind"
     ),
