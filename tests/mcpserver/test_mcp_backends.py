@@ -194,3 +194,27 @@ def test_the_connection_setting_arrives_with_an_upgrade(blank_store_url: str, tm
         record = upgraded.get_connection("acme")
         assert record is not None and record.mcp_public_only is False
         assert upgraded.update_connection("acme", mcp_public_only=True).mcp_public_only is True
+
+
+async def test_a_copy_of_several_accounts_reads_the_one_named(store: Store) -> None:
+    for account in ("acme", "globex"):
+        ticket = ZendeskTicketEntity.from_api(
+            {"id": 5, "subject": f"Printer on fire at {account}", "status": "open"},
+            web_url=f"https://{account}.zendesk.com/agent/tickets/5",
+        )
+        store.apply_page(account, SourcePage(stream="tickets", entities=[ticket]), None)
+    async with Client(create_server(store)) as client:
+        ambiguous = await client.call_tool("get_ticket", {"ticket_id": 5})
+        assert ambiguous.is_error and "several accounts (acme, globex)" in ambiguous.content[0].text
+        named = await client.call_tool("get_ticket", {"ticket_id": 5, "connection": "globex"})
+        assert named.structured_content["ticket"]["subject"] == "Printer on fire at globex"
+        status = (await client.call_tool("sync_status", {})).structured_content
+        assert [(c["id"], c["web_url"]) for c in status["connections"]] == [
+            ("acme", "https://acme.zendesk.com/agent"),
+            ("globex", "https://globex.zendesk.com/agent"),
+        ]
+    async with Client(create_server(store, connection="acme")) as client:
+        default = await client.call_tool("search", {"query": "printer"})
+        assert [h["web_url"] for h in default.structured_content["hits"]] == [
+            "https://acme.zendesk.com/agent/tickets/5"
+        ]

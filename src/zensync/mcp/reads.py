@@ -90,7 +90,6 @@ class Scope:
 
     connection_id: str
     public_only: bool
-    agent_url: str | None
 
 
 @dataclass(frozen=True)
@@ -220,10 +219,7 @@ class Reader:
             )
         record = known[wanted]
         hidden = self.public_only or bool(record and record.get("mcp_public_only"))
-        agent_url = None
-        if record is not None:
-            agent_url = f"https://{record['subdomain']}.zendesk.com/agent"
-        return Scope(connection_id=wanted, public_only=hidden, agent_url=agent_url)
+        return Scope(connection_id=wanted, public_only=hidden)
 
     # -- ticket rows -----------------------------------------------------------------------
 
@@ -761,10 +757,23 @@ class Reader:
                         last_success_at=last_ok,
                         data_age_seconds=int((now - last_ok).total_seconds()) if last_ok else None,
                         streams=_stream_positions(cursor, now),
-                        web_url=f"https://{record['subdomain']}.zendesk.com/agent" if record else None,
+                        web_url=self._agent_url(conn, cid),
                     )
                 )
         return SyncStatusResult(generated_at=now, connections=out)
+
+    @staticmethod
+    def _agent_url(conn: Connection, connection_id: str) -> str | None:
+        """The account's agent UI, from the links the sync stored (they follow --base-url)."""
+        for table in (tickets, users, organizations):
+            link = conn.execute(
+                sa.select(table.c.web_url)
+                .where(table.c.connection_id == connection_id, table.c.web_url.is_not(None))
+                .limit(1)
+            ).scalar_one_or_none()
+            if link and "/agent/" in link:
+                return str(link).split("/agent/", 1)[0] + "/agent"
+        return None
 
     # -- search ----------------------------------------------------------------------------
 
