@@ -68,7 +68,7 @@ from zensync.store.schema import (
     tickets,
     users,
 )
-from zensync.store.search import BM25_WEIGHTS, SNIPPET_WORDS, TS_CONFIG, fts5_query
+from zensync.store.search import BM25_WEIGHTS, SNIPPET_WORDS, TS_CONFIG, _fts5_string, fts5_query
 
 SEARCH_TYPES = ("ticket", "comment", "attachment", "user", "organization")
 DEFAULT_SEARCH_TYPES = ("ticket", "comment", "attachment")
@@ -296,9 +296,14 @@ class Reader:
             return sa.text(f"({name}.data -> 'tags') @> jsonb_build_array(CAST(:tag AS text))").bindparams(
                 tag=tag
             )
+        exact = f"EXISTS (SELECT 1 FROM json_each({name}.data, '$.tags') AS tg WHERE tg.value = :tag)"  # noqa: S608
+        if not _WORD_RE.search(tag):
+            return sa.text(exact).bindparams(tag=tag)
+        # Tags are part of a ticket's indexed text: the index finds the few candidates, the
+        # JSON check keeps the exact ones (instead of reading every ticket's JSON).
         return sa.text(
-            f"EXISTS (SELECT 1 FROM json_each({name}.data, '$.tags') AS tg WHERE tg.value = :tag)"  # noqa: S608
-        ).bindparams(tag=tag)
+            f"{name}.rowid IN (SELECT rowid FROM {name}_fts WHERE {name}_fts MATCH :tag_match) AND {exact}"  # noqa: S608
+        ).bindparams(tag=tag, tag_match=f"search_text : {_fts5_string(tag)}")
 
     def _summaries(self, conn: Connection, scope: Scope, ids: Sequence[int]) -> dict[int, TicketSummary]:
         if not ids:
@@ -815,22 +820,26 @@ class Reader:
         with self._tx() as conn:
             scope = self._scope(conn, connection)
             if not query.strip() or not _WORD_RE.search(query):
-                rows: list[Any] = []
+                rows: list[dict[str, Any]] = []
             elif self.dialect == "postgresql":
                 rows = self._search_postgresql(conn, scope, query, chosen, filters, limit * 3)
             else:
                 rows = self._search_sqlite(conn, scope, query, chosen, filters, limit * 3)
-            best: dict[tuple[str, int], Any] = {}
-            for row in sorted(rows, key=lambda r: (-float(r.score), r.entity_type, int(r.id))):
+            rows.sort(key=lambda r: (-float(r["score"]), r["entity_type"], int(r["id"])))
+            best: dict[tuple[str, int], dict[str, Any]] = {}
+            for row in rows:
+                ticket_id = row["ticket_id"]
                 key = (
-                    ("ticket", int(row.ticket_id))
-                    if row.ticket_id is not None
-                    else (row.entity_type, int(row.id))
+                    ("ticket", int(ticket_id))
+                    if ticket_id is not None
+                    else (row["entity_type"], int(row["id"]))
                 )
                 if key not in best:
                     best[key] = row
                 if len(best) >= limit:
                     break
+            if self.dialect != "postgresql":
+                self._sqlite_snippets(conn, list(best.values()))
             summaries = self._summaries(conn, scope, sorted({k[1] for k in best if k[0] == "ticket"}))
         hits: list[SearchHit] = []
         for key, row in best.items():
@@ -839,11 +848,14 @@ class Reader:
                 SearchHit(
                     ticket=ticket,
                     match=Match(
-                        type=row.entity_type, id=int(row.id), name=row.name or "", web_url=row.web_url
+                        type=row["entity_type"],
+                        id=int(row["id"]),
+                        name=row["name"] or "",
+                        web_url=row["web_url"],
                     ),
-                    snippet=_snippet_text(row.snippet or ""),
-                    score=round(float(row.score), 6),
-                    web_url=ticket.web_url if ticket else row.web_url,
+                    snippet=_snippet_text(row.get("snippet") or ""),
+                    score=round(float(row["score"]), 6),
+                    web_url=ticket.web_url if ticket else row["web_url"],
                 )
             )
         return SearchResult(
@@ -858,22 +870,22 @@ class Reader:
         types: Sequence[str],
         filters: TicketFilters,
         k: int,
-    ) -> list[Any]:
+    ) -> list[dict[str, Any]]:
+        """The best ``k`` matches per type (snippets come later, for the chosen rows only).
+
+        FTS5 ranks its matches cheaply on its own; joining every match to its row (to filter by
+        connection, status, public flag…) is what costs. So each type ranks the best few
+        hundred matches in the index alone, joins and filters only those, and widens the window
+        only when filters left fewer than ``k``.
+        """
         match = fts5_query(query)
         if match is None:
             return []
-        params: dict[str, Any] = {
-            "c": scope.connection_id,
-            "k": k,
-            "start": MATCH_START,
-            "end": MATCH_END,
-            "match": match,
-            "name_match": f"name : ({match})",
-        }
+        params: dict[str, Any] = {"c": scope.connection_id, "k": k}
         ticket_sql, ticket_params = self._ticket_filter_sql(filters, "t")
         own_sql, _ = self._ticket_filter_sql(filters, "x")
         params.update(ticket_params)
-        parts = []
+        found: list[dict[str, Any]] = []
         for entity_type in types:
             table = _TABLE_NAMES[entity_type]
             fts = f"{table}_fts"
@@ -881,14 +893,12 @@ class Reader:
             where = ""
             ticket_id = "CAST(NULL AS BIGINT)"
             # In public-only mode, texts that can hold agent-only words are matched by name only.
-            match_param = (
-                ":name_match"
-                if scope.public_only and entity_type in ("ticket", "user", "organization")
-                else ":match"
-            )
+            if scope.public_only and entity_type in ("ticket", "user", "organization"):
+                type_match = f"name : ({match})"
+            else:
+                type_match = match
             if entity_type == "ticket":
                 ticket_id = "x.id"
-                joins = ""
                 where = own_sql
             elif entity_type in ("comment", "attachment"):
                 ticket_id = "x.ticket_id"
@@ -904,20 +914,53 @@ class Reader:
                 where = " AND x.id = :f_org"
             elif entity_type == "user" and filters.organization_id is not None:
                 where = " AND x.organization_id = :f_org"
-            parts.append(
-                f"""SELECT * FROM (
-                    SELECT '{entity_type}' AS entity_type, x.id AS id, x.name AS name, x.web_url AS web_url,
-                           {ticket_id} AS ticket_id,
-                           -bm25({fts}, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) AS score,
-                           snippet({fts}, -1, :start, :end, '…', {SNIPPET_WORDS}) AS snippet
-                    FROM {fts} JOIN {table} AS x ON x.rowid = {fts}.rowid {joins}
-                    WHERE {fts} MATCH {match_param} AND x.connection_id = :c {where}
-                    ORDER BY bm25({fts}, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) LIMIT :k)"""  # noqa: S608
-            )
-        if not parts:
-            return []
-        sql = " UNION ALL ".join(parts) + " ORDER BY score DESC LIMIT :k"
-        return list(conn.execute(sa.text(sql), params).all())
+            ranked = f"""
+                SELECT x.rowid AS rid, x.id AS id, x.name AS name, x.web_url AS web_url,
+                       {ticket_id} AS ticket_id, -top.b AS score
+                FROM (SELECT rowid AS r, bm25({fts}, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) AS b
+                      FROM {fts} WHERE {fts} MATCH :m ORDER BY b LIMIT :window) AS top
+                JOIN {table} AS x ON x.rowid = top.r {joins}
+                WHERE x.connection_id = :c {where}
+                ORDER BY top.b LIMIT :k"""  # noqa: S608
+            window = max(8 * k, 200)
+            matches: int | None = None
+            while True:
+                rows = conn.execute(sa.text(ranked), {**params, "m": type_match, "window": window}).all()
+                if len(rows) >= k:
+                    break
+                if matches is None:
+                    matches = int(
+                        conn.execute(
+                            sa.text(f"SELECT count(*) FROM {fts} WHERE {fts} MATCH :m"),  # noqa: S608
+                            {"m": type_match},
+                        ).scalar_one()
+                    )
+                if window >= matches:
+                    break
+                window *= 8
+            for row in rows:
+                found.append({**row._asdict(), "entity_type": entity_type, "fts": fts, "match": type_match})
+        return found
+
+    def _sqlite_snippets(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Fill ``snippet`` of the chosen rows: FTS5's snippet() for just those rows."""
+        by_query: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_query.setdefault((row["fts"], row["match"]), []).append(row)
+        for (fts, type_match), group in by_query.items():
+            ids = [int(r["rid"]) for r in group]
+            marks = ", ".join(f":r{n}" for n in range(len(ids)))
+            found = conn.execute(
+                sa.text(
+                    f"SELECT rowid, snippet({fts}, -1, :start, :end, '…', {SNIPPET_WORDS}) "  # noqa: S608
+                    f"FROM {fts} WHERE {fts} MATCH :m AND rowid IN ({marks})"
+                ),
+                {"m": type_match, "start": MATCH_START, "end": MATCH_END}
+                | {f"r{n}": rid for n, rid in enumerate(ids)},
+            ).all()
+            snippets = {int(r[0]): r[1] for r in found}
+            for row in group:
+                row["snippet"] = snippets.get(int(row["rid"]), "")
 
     def _search_postgresql(
         self,
@@ -982,7 +1025,7 @@ class Reader:
                    ts_headline('{TS_CONFIG}', hits.document, q.query, :options) AS snippet
             FROM hits, q ORDER BY hits.score DESC
         """  # noqa: S608
-        return list(conn.execute(sa.text(sql), params).all())
+        return [dict(r._asdict()) for r in conn.execute(sa.text(sql), params).all()]
 
     def _ticket_filter_sql(self, filters: TicketFilters, alias: str) -> tuple[str, dict[str, Any]]:
         """SQL conditions (on the ticket alias) and their parameters for the search queries."""
