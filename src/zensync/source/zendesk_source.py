@@ -45,8 +45,10 @@ stream's scope, so no comment is emitted twice in two forms (events carry no ``m
 attachments), no comment request is ever made for it, and its comments are skipped in the
 event stream.
 
-The cursor is a JSON dict: each stream's position, the phase of the run, and the comment work
-owed for tickets already emitted (``pending``). Every yielded page's cursor resumes without
+Paging is :mod:`.paging`'s (one small class per Zendesk scheme, one loop that drives them);
+the cursor is :mod:`.cursor`'s typed, versioned :class:`SourceCursor`: each stream's position,
+the phase of the run, and the ids of tickets already emitted whose comments are still owed
+(``pending``). Every yielded page's cursor resumes without
 loss: a ticket page is yielded before its comments, and its tickets stay in ``pending`` until
 all their comments have been yielded. Re-emitting is allowed (at-least-once); the store treats
 equal hashes as unchanged.
@@ -61,21 +63,16 @@ caches, and (on a surveyed first run only) a bitmap of one bit per ticket id.
 from __future__ import annotations
 
 import asyncio
-import base64
 import bisect
 import contextlib
 import functools
 import logging
 import math
 import time
-import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from copy import deepcopy
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
-
-from cachetools import LRUCache
+from typing import Any, Literal
 
 from zensync.config import ZendeskConfig
 from zensync.entities import (
@@ -88,21 +85,32 @@ from zensync.entities import (
     ZendeskOrganizationEntity,
     ZendeskTicketEntity,
     ZendeskUserEntity,
-    ticket_name,
 )
 from zensync.zendesk.account import connecting_user, require_admin
-from zensync.zendesk.errors import BadResponse, NotFound
+from zensync.zendesk.errors import NotFound
 
-__all__ = ["CURSOR_VERSION", "CommentStrategy", "InvalidCursor", "ZendeskSource"]
+from .cursor import Bitmap, BulkState, SourceCursor, SurveyState, load_cursor
+from .names import NameResolver
+from .paging import (
+    Client,
+    CursorPaging,
+    ExportCursorPaging,
+    ExportPosition,
+    Page,
+    TimeBasedPaging,
+    TimePosition,
+    export_start,
+    paginate,
+)
+
+__all__ = ["CommentStrategy", "ZendeskSource"]
 
 logger = logging.getLogger("zensync.source")
 
-CURSOR_VERSION = 1
 CommentStrategy = Literal["auto", "per_ticket", "bulk"]
 
 EXPORT_PAGE = 1000  # per_page maximum of the incremental exports
 COMMENT_PAGE = 100  # page[size] maximum of cursor pagination
-SHOW_MANY = 100  # ids per show_many request
 # Per-ticket comment results are gathered into pages of at least this many entities, unless
 # MAX_HOLD_SECONDS have passed since the last page: each page costs a store transaction.
 MIN_COMMENT_PAGE = 200
@@ -115,28 +123,11 @@ DEFAULT_EXPORT_LIMIT = 10
 MAX_BITMAP_IDS = 1 << 27
 COMMENT_EVENT_TYPES = frozenset({"Comment", "VoiceComment"})
 
-
-class Client(Protocol):
-    """What the source needs of :class:`zensync.zendesk.client.ZendeskClient`."""
-
-    async def get_json(self, path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
-
-
-class InvalidCursor(ValueError):
-    """The cursor given to :meth:`ZendeskSource.generate_entities` is not one this source wrote."""
-
-
-# --------------------------------------------------------------------------------------------
-# small helpers
-
-
-def _now() -> int:
-    return int(time.time())
-
-
-def _export_start(start_time: int) -> int:
-    """Zendesk: ``start_time`` "must be at least one minute in the past" (Incremental Exports)."""
-    return max(0, min(int(start_time), _now() - 61))
+TICKETS_EXPORT = "/api/v2/incremental/tickets/cursor.json"
+USERS_EXPORT = "/api/v2/incremental/users/cursor.json"
+ORGANIZATIONS_EXPORT = "/api/v2/incremental/organizations.json"
+EVENTS_EXPORT = "/api/v2/incremental/ticket_events.json"
+TICKET_SIDELOADS = "users,groups,organizations"
 
 
 def _epoch(value: Any) -> int | None:
@@ -151,124 +142,23 @@ def _epoch(value: Any) -> int | None:
     return None
 
 
-def _ids(values: Iterable[Any]) -> list[int]:
-    return [v for v in values if isinstance(v, int)]
+def _event_time(event: dict[str, Any]) -> int | None:
+    """When a ticket event happened: ``timestamp`` (Unix) or ``created_at``."""
+    when = event.get("timestamp")
+    return int(when) if isinstance(when, int | float) else _epoch(event.get("created_at"))
 
 
-class Bitmap:
-    """A set of non-negative ints at one bit each: which ticket ids are in scope.
-
-    Ticket ids are an account's own sequence, so the bitmap is about (tickets ever created)/8
-    bytes: 125 kB for a million tickets. It travels in the cursor compressed.
-    """
-
-    def __init__(self, data: bytes | bytearray = b"") -> None:
-        self._bits = bytearray(data)
-
-    def add(self, n: int) -> None:
-        byte = n >> 3
-        if byte >= len(self._bits):
-            self._bits.extend(b"\0" * (byte + 1 - len(self._bits)))
-        self._bits[byte] |= 1 << (n & 7)
-
-    def discard(self, n: int) -> None:
-        byte = n >> 3
-        if byte < len(self._bits):
-            self._bits[byte] &= ~(1 << (n & 7)) & 0xFF
-
-    def __contains__(self, n: object) -> bool:
-        if not isinstance(n, int) or n < 0:
-            return False
-        byte = n >> 3
-        return byte < len(self._bits) and bool(self._bits[byte] & (1 << (n & 7)))
-
-    def __len__(self) -> int:
-        return sum(b.bit_count() for b in self._bits)
-
-    def capacity(self) -> int:
-        """How many ids the bitmap spans (its size in bits)."""
-        return len(self._bits) * 8
-
-    def encode(self) -> str:
-        return base64.b64encode(zlib.compress(bytes(self._bits), 9)).decode("ascii")
-
-    @classmethod
-    def decode(cls, text: str) -> Bitmap:
-        try:
-            return cls(zlib.decompress(base64.b64decode(text.encode("ascii"), validate=True)))
-        except (ValueError, zlib.error) as exc:
-            raise InvalidCursor("The cursor's ticket bitmap is damaged; start a full sync again.") from exc
+def _organization_key(raw: dict[str, Any]) -> str:
+    """An organization version: the same id and ``updated_at`` again is a repeat."""
+    return f"{raw.get('id')}|{raw.get('updated_at')}"
 
 
-# --------------------------------------------------------------------------------------------
-# names
+def _organization_time(raw: dict[str, Any]) -> int | None:
+    return _epoch(raw.get("updated_at"))
 
 
-_PLURAL = {"user": "users", "organization": "organizations", "ticket": "tickets", "group": "groups"}
-
-
-class NameResolver:
-    """id → name for users, organizations, groups and tickets, in bounded LRU caches.
-
-    Filled for free from what the streams read (the organizations and users streams, the
-    sideloads of ticket and comment pages); a miss is looked up with ``show_many`` (100 ids a
-    request) and groups with one listing per run. Unknown ids (deleted objects) are cached as
-    ``None`` so they are asked for once.
-    """
-
-    def __init__(self, client: Client, maxsize: int = 50_000) -> None:
-        self._client = client
-        self._caches: dict[str, LRUCache[int, str | None]] = {
-            kind: LRUCache(maxsize=maxsize) for kind in _PLURAL
-        }
-        self._groups_listed = False
-
-    def remember(self, kind: str, object_id: Any, name: str | None) -> None:
-        if isinstance(object_id, int):
-            self._caches[kind][object_id] = name
-
-    def remember_objects(self, kind: str, objects: Iterable[dict[str, Any]] | None) -> None:
-        for obj in objects or ():
-            if isinstance(obj, dict) and isinstance(obj.get("id"), int):
-                name = ticket_name(obj) if kind == "ticket" else obj.get("name")
-                self.remember(kind, obj["id"], name)
-
-    def known(self, kind: str, object_id: Any) -> str | None:
-        return self._caches[kind].get(object_id) if isinstance(object_id, int) else None
-
-    async def resolve(self, kind: str, ids: Iterable[Any]) -> dict[Any, str | None]:
-        """Names for ``ids`` (``None`` where the object does not exist), looking misses up."""
-        wanted = sorted(set(_ids(ids)))
-        cache = self._caches[kind]
-        missing = [i for i in wanted if i not in cache]
-        if missing:
-            if kind == "group":
-                await self._list_groups()
-            else:
-                for start in range(0, len(missing), SHOW_MANY):
-                    chunk = missing[start : start + SHOW_MANY]
-                    data = await self._client.get_json(
-                        f"/api/v2/{_PLURAL[kind]}/show_many.json", params={"ids": ",".join(map(str, chunk))}
-                    )
-                    self.remember_objects(kind, data.get(_PLURAL[kind]))
-            for i in missing:
-                if i not in cache:
-                    cache[i] = None
-        return {i: cache.get(i) for i in wanted}
-
-    async def _list_groups(self) -> None:
-        """All groups, once per run (``/api/v2/groups``, cursor paging): accounts have few."""
-        if self._groups_listed:
-            return
-        params: dict[str, Any] = {"page[size]": COMMENT_PAGE}
-        while True:
-            data = await self._client.get_json("/api/v2/groups.json", params=params)
-            self.remember_objects("group", data.get("groups"))
-            meta = data.get("meta") or {}
-            if not meta.get("has_more") or not meta.get("after_cursor"):
-                break
-            params = {"page[size]": COMMENT_PAGE, "page[after]": meta["after_cursor"]}
-        self._groups_listed = True
+def _event_key(event: dict[str, Any]) -> str:
+    return str(event.get("id"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,12 +171,12 @@ class _Item:
 
     kind: Literal["tickets", "comments", "bulk", "organizations", "users", "done", "error"]
     page: SourcePage | None = None
-    ticket_cursor: dict[str, Any] | None = None
-    owed: list[list[Any]] = field(default_factory=list)  # [[ticket id, name]] now owed comments
+    ticket_position: ExportPosition | None = None
+    owed: list[int] = field(default_factory=list)  # ticket ids now owed comments
     settled: list[int] = field(default_factory=list)  # ticket ids whose comments are all in page
-    bulk: dict[str, Any] | None = None
+    bulk: BulkState | None = None
     bulk_done: bool = False
-    position: dict[str, Any] | None = None  # an organizations or users page: the stream's position
+    position: TimePosition | ExportPosition | None = None  # an organizations or users page's
     stream_done: bool = False  # ... and whether the stream has been read to its end
     error: BaseException | None = None
     producer: str = ""
@@ -347,97 +237,59 @@ class ZendeskSource:
 
     @staticmethod
     def initial_state() -> dict[str, Any]:
-        return {
-            "version": CURSOR_VERSION,
-            "phase": "organizations",
-            "organizations": {"start_time": 0, "boundary": []},
-            "users": {"start_time": 0, "cursor": None},
-            "tickets": {"start_time": 0, "cursor": None},
-            "pending": [],
-            "survey": None,
-            "surveyed": False,
-            "bulk": None,
-            # whether this run has read the organization and user exports to their end
-            "organizations_done": False,
-            "users_done": False,
-        }
-
-    def _load(self, cursor: dict[str, Any] | None) -> dict[str, Any]:
-        if not cursor:
-            return self.initial_state()
-        if not isinstance(cursor, dict) or cursor.get("version") != CURSOR_VERSION:
-            raise InvalidCursor(
-                "The saved cursor was not written by this version of zensync's Zendesk source; "
-                "run a full sync (drop the saved cursor, e.g. `zensync sync --full`)."
-            )
-        state = deepcopy(cursor)
-        # Cursors written before organizations and users ran alongside the tickets: those
-        # streams were finished once the run had moved past their phase.
-        state.setdefault("organizations_done", state.get("phase") not in ("organizations", "done"))
-        state.setdefault("users_done", state.get("phase") not in ("organizations", "users", "done"))
-        for key, value in self.initial_state().items():
-            state.setdefault(key, value)
-        if state["phase"] == "done":
-            # a finished run: the next one starts over, incrementally
-            state["phase"] = "organizations"
-            state["organizations_done"] = state["users_done"] = False
-        if state["phase"] not in ("organizations", "users", "survey", "tickets"):
-            raise InvalidCursor(
-                f"The saved cursor names an unknown phase {state['phase']!r}; run a full sync."
-            )
-        return state
+        """The cursor of a run that has read nothing yet (what ``None`` means)."""
+        return SourceCursor().dump()
 
     # ---------------------------------------------------------------------------- run
 
     async def generate_entities(self, cursor: dict[str, Any] | None = None) -> AsyncIterator[SourcePage]:
         """Yield the account's changes since ``cursor`` (everything when ``None``)."""
-        state = self._load(cursor)
+        state = load_cursor(cursor)
         # Names are cached for one run only: a group renamed or added between runs is seen.
         self.names = NameResolver(self.client, self.name_cache_size)
         self._probe = None
-        if state["phase"] in ("organizations", "users"):
-            # The start of a run. Organizations and users are read alongside the tickets'
-            # comments (``_tickets_and_comments``), not before them: the comment work, and the
+        if state.phase == "done":
+            # a finished run: the next one starts over, incrementally
+            state.phase = "start"
+            state.organizations_done = state.users_done = False
+        if state.phase == "start":
+            # Organizations and users are read alongside the tickets' comments
+            # (``_tickets_and_comments``), not before them: the comment work, and the
             # attachment downloads it brings, then start after the (first run's) ticket survey
             # alone, and the export budget's first burst goes to the survey.
-            state["phase"] = "tickets"
-        if state["phase"] == "tickets" and state["tickets"]["cursor"] is None and self._wants_survey(state):
-            state["phase"] = "survey"
-            state["survey"] = {"cursor": None, "histogram": {}, "in_scope": Bitmap().encode(), "max_g": 0}
-        if state["phase"] == "survey":
+            state.phase = "tickets"
+        if state.phase == "tickets" and state.tickets.cursor is None and self._wants_survey(state):
+            state.phase = "survey"
+            state.survey = SurveyState()
+        if state.phase == "survey":
             async for page in self._survey(state):
                 yield page
-        if state["phase"] == "tickets":
+        if state.phase == "tickets":
             async for page in self._tickets_and_comments(state):
                 yield page
 
-    def _wants_survey(self, state: dict[str, Any]) -> bool:
+    def _wants_survey(self, state: SourceCursor) -> bool:
         """A first full run (no ticket position yet, nothing owed) may use the event stream."""
         return (
             self.comment_strategy != "per_ticket"
-            and not state["pending"]
-            and not state.get("surveyed")
-            and state["bulk"] is None
+            and not state.pending
+            and not state.surveyed
+            and state.bulk is None
         )
 
     # ---------------------------------------------------------------------------- organizations
 
-    async def _organizations(self, state: dict[str, Any]) -> AsyncIterator[SourcePage]:
-        """Incremental Organization Export (time based); dedupe repeats at ``end_time``."""
-        pos = state["organizations"]
-        while True:
-            start = _export_start(pos["start_time"])
-            data = await self.client.get_json(
-                "/api/v2/incremental/organizations.json",
-                params={"start_time": start, "per_page": self.export_page_size},
-            )
-            boundary = {(i, u) for i, u in pos.get("boundary") or []}
+    async def _organizations(self, position: TimePosition) -> AsyncIterator[tuple[SourcePage, bool]]:
+        """Incremental Organization Export (time based); pages, and whether the stream ended."""
+        paging = TimeBasedPaging(
+            "organizations", position, key=_organization_key, time_of=_organization_time
+        )
+        async for page in paginate(
+            self.client, ORGANIZATIONS_EXPORT, paging, {"per_page": self.export_page_size}
+        ):
             entities: list[ZendeskEntity] = []
             deletions: list[Deletion] = []
-            for raw in data.get("organizations") or []:
-                key = (raw.get("id"), raw.get("updated_at"))
-                if key in boundary:
-                    continue
+            for raw in page.items:
                 if raw.get("deleted_at"):
                     deletions.append(
                         Deletion(entity_type="organization", entity_id=f"organization:{raw['id']}")
@@ -447,47 +299,20 @@ class ZendeskSource:
                 entities.append(
                     ZendeskOrganizationEntity.from_api(raw, web_url=self.config.agent_org_url(raw["id"]))
                 )
-            end_time = data.get("end_time")
-            done = bool(data.get("end_of_stream")) or end_time is None
-            if end_time is not None:
-                end_time = int(end_time)
-                if not done and end_time <= start and not entities and not deletions:
-                    raise BadResponse(
-                        "Zendesk's organization export made no progress (the same page again); "
-                        "try the sync again later",
-                        method="GET",
-                        url="/api/v2/incremental/organizations.json",
-                    )
-                same_second = [
-                    [raw.get("id"), raw.get("updated_at")]
-                    for raw in data.get("organizations") or []
-                    if _epoch(raw.get("updated_at")) == end_time
-                ]
-                carried = [list(k) for k in boundary] if end_time == start else []
-                pos["boundary"] = same_second + [k for k in carried if k not in same_second]
-                pos["start_time"] = end_time
-            if done:
-                state["phase"] = "users"
-            yield SourcePage(
-                stream="organizations", entities=entities, deletions=deletions, cursor=deepcopy(state)
+            yield (
+                SourcePage(stream="organizations", entities=entities, deletions=deletions),
+                page.last,
             )
-            if done:
-                return
 
     # ---------------------------------------------------------------------------- users
 
-    async def _users(self, state: dict[str, Any]) -> AsyncIterator[SourcePage]:
+    async def _users(self, position: ExportPosition) -> AsyncIterator[tuple[SourcePage, bool]]:
         """Incremental User Export, Cursor Based; inactive (deleted) users become deletions."""
-        pos = state["users"]
-        while True:
-            params: dict[str, Any] = {"per_page": self.export_page_size, "include": "organizations"}
-            if pos.get("cursor"):
-                params["cursor"] = pos["cursor"]
-            else:
-                params["start_time"] = _export_start(pos["start_time"])
-            data = await self.client.get_json("/api/v2/incremental/users/cursor.json", params=params)
-            self.names.remember_objects("organization", data.get("organizations"))
-            users = data.get("users") or []
+        paging = ExportCursorPaging("users", position)
+        params = {"per_page": self.export_page_size, "include": "organizations"}
+        async for page in paginate(self.client, USERS_EXPORT, paging, params):
+            self.names.remember_objects("organization", page.data.get("organizations"))
+            users = page.items
             live = [u for u in users if u.get("active") is not False]
             org_names = await self.names.resolve("organization", (u.get("organization_id") for u in live))
             entities: list[ZendeskEntity] = []
@@ -504,24 +329,23 @@ class ZendeskSource:
                         organization_name=org_names.get(raw.get("organization_id")),
                     )
                 )
-            done = bool(data.get("end_of_stream")) or not data.get("after_cursor")
-            if data.get("after_cursor"):
-                pos["cursor"] = data["after_cursor"]
-            if done:
-                state["phase"] = "tickets"
-            yield SourcePage(stream="users", entities=entities, deletions=deletions, cursor=deepcopy(state))
-            if done:
-                return
+            yield SourcePage(stream="users", entities=entities, deletions=deletions), page.last
 
     # ---------------------------------------------------------------------------- tickets
 
-    async def _ticket_page(self, params: dict[str, Any]) -> dict[str, Any]:
-        params = {"per_page": self.export_page_size, "include": "users,groups,organizations", **params}
-        data = await self.client.get_json("/api/v2/incremental/tickets/cursor.json", params=params)
+    def _ticket_pages(self, position: ExportPosition, include: str = TICKET_SIDELOADS) -> AsyncIterator[Page]:
+        """The cursor-based ticket export from ``position`` (moved on page by page)."""
+        return paginate(
+            self.client,
+            TICKETS_EXPORT,
+            ExportCursorPaging("tickets", position),
+            {"per_page": self.export_page_size, "include": include},
+        )
+
+    def _remember_sideloads(self, data: dict[str, Any]) -> None:
         self.names.remember_objects("user", data.get("users"))
         self.names.remember_objects("group", data.get("groups"))
         self.names.remember_objects("organization", data.get("organizations"))
-        return data
 
     def _out_of_scope(self, raw: dict[str, Any]) -> str | None:
         """Why a ticket from the export is not kept: ``"deleted"``, ``"closed"`` or ``None``."""
@@ -534,8 +358,8 @@ class ZendeskSource:
 
     async def _ticket_entities(
         self, tickets: list[dict[str, Any]]
-    ) -> tuple[list[ZendeskEntity], list[Deletion], list[list[Any]]]:
-        """Entities, deletions and ``[id, name]`` of the in-scope tickets of one export page.
+    ) -> tuple[list[ZendeskEntity], list[Deletion], list[int]]:
+        """Entities, deletions and ids of the in-scope tickets of one export page.
 
         A ticket changed while the export was being read can appear twice in one page; only
         its last version counts.
@@ -551,7 +375,7 @@ class ZendeskSource:
         groups = await self.names.resolve("group", (raw.get("group_id") for raw in kept))
         entities: list[ZendeskEntity] = []
         deletions: list[Deletion] = []
-        owed: list[list[Any]] = []
+        owed: list[int] = []
         for raw in latest.values():
             reason = self._out_of_scope(raw)
             if reason is not None:
@@ -570,48 +394,49 @@ class ZendeskSource:
             )
             self.names.remember("ticket", entity.id, entity.name)
             entities.append(entity)
-            owed.append([entity.id, entity.name])
+            owed.append(entity.id)
         return entities, deletions, owed
 
     # ---------------------------------------------------------------------------- survey
 
-    async def _survey(self, state: dict[str, Any]) -> AsyncIterator[SourcePage]:
+    async def _survey(self, state: SourceCursor) -> AsyncIterator[SourcePage]:
         """First full run: read every ticket once, noting what the comment plan needs.
 
         When the first page is the whole stream and per-ticket reads of its tickets cannot take
         longer than two export requests, it simply becomes the first page of the per-ticket
         ticket stream (no second read).
         """
-        survey = state["survey"]
-        in_scope = Bitmap.decode(survey["in_scope"])
-        histogram: dict[str, list[int]] = survey["histogram"]
-        comment_days: dict[str, float] = survey.setdefault("comment_days", {})
-        while True:
-            first = survey["cursor"] is None
-            params = {"cursor": survey["cursor"]} if survey["cursor"] else {"start_time": 0}
-            # comment_count ("Side-Loading": tickets) sizes the comment work; it is not kept on
-            # the entity, so a ticket hashes the same whichever stream read it.
-            data = await self._ticket_page({**params, "include": "users,groups,organizations,comment_count"})
-            tickets = [dict(raw) for raw in data.get("tickets") or []]
+        survey = state.survey
+        assert survey is not None
+        in_scope = Bitmap.decode(survey.in_scope)
+        histogram = survey.histogram
+        comment_days = survey.comment_days
+        first = survey.cursor is None
+        # comment_count ("Side-Loading": tickets) sizes the comment work; it is not kept on
+        # the entity, so a ticket hashes the same whichever stream read it.
+        async for page in self._ticket_pages(survey, f"{TICKET_SIDELOADS},comment_count"):
+            self._remember_sideloads(page.data)
+            tickets = [dict(raw) for raw in page.items]
             comment_counts = {raw["id"]: raw.pop("comment_count", None) for raw in tickets}
             entities, deletions, owed = await self._ticket_entities(tickets)
-            done = bool(data.get("end_of_stream")) or not data.get("after_cursor")
+            done = page.last
             acc = self._bucket_limit("account", DEFAULT_ACCOUNT_LIMIT)
             exp = self._bucket_limit("incremental-exports", DEFAULT_EXPORT_LIMIT)
             if first and done and self.comment_strategy == "auto" and len(owed) / acc <= 2 / exp:
-                state["tickets"] = {"start_time": 0, "cursor": data.get("after_cursor")}
-                state["pending"] = owed
-                state["survey"] = None
-                state["surveyed"] = True
-                state["phase"] = "tickets"
+                state.tickets = ExportPosition(start_time=0, cursor=survey.cursor)
+                state.pending = owed
+                state.survey = None
+                state.surveyed = True
+                state.phase = "tickets"
                 yield SourcePage(
-                    stream="tickets", entities=entities, deletions=deletions, cursor=deepcopy(state)
+                    stream="tickets", entities=entities, deletions=deletions, cursor=state.dump()
                 )
                 return
-            kept = {ticket_id for ticket_id, _ in owed}
+            first = False
+            kept = set(owed)
             for raw in {raw["id"]: raw for raw in tickets}.values():
                 g = int(raw.get("generated_timestamp") or _epoch(raw.get("updated_at")) or 0)
-                survey["max_g"] = max(survey["max_g"], g)
+                survey.max_g = max(survey.max_g, g)
                 counts = histogram.setdefault(str(g // DAY), [0, 0])
                 counts[0] += 1
                 n_comments = comment_counts.get(raw["id"])
@@ -631,13 +456,11 @@ class ZendeskSource:
                     comment_days[str(start_day)] = comment_days.get(str(start_day), 0.0) + rate
                     comment_days[str(end_day + 1)] = comment_days.get(str(end_day + 1), 0.0) - rate
                 else:
-                    survey["uncounted"] = True
-            if data.get("after_cursor"):
-                survey["cursor"] = data["after_cursor"]
-            survey["in_scope"] = in_scope.encode()
+                    survey.uncounted = True
+            survey.in_scope = in_scope.encode()
             if done:
                 await self._decide_split(state, in_scope)
-            yield SourcePage(stream="tickets", entities=entities, deletions=deletions, cursor=deepcopy(state))
+            yield SourcePage(stream="tickets", entities=entities, deletions=deletions, cursor=state.dump())
             if done:
                 return
 
@@ -653,7 +476,7 @@ class ZendeskSource:
                 return limit
         return default
 
-    async def _decide_split(self, state: dict[str, Any], in_scope: Bitmap) -> None:
+    async def _decide_split(self, state: SourceCursor, in_scope: Bitmap) -> None:
         """Choose the split time X that makes both budgets finish soonest, and set up both.
 
         Cost model per candidate X (a day boundary of ``generated_timestamp``):
@@ -668,9 +491,10 @@ class ZendeskSource:
 
         Time is the larger of the two, each divided by its bucket's limit per minute.
         """
-        survey = state["survey"]
-        histogram = {int(day): counts for day, counts in survey["histogram"].items()}
-        horizon = int(survey["max_g"]) + 1
+        survey = state.survey
+        assert survey is not None
+        histogram = {int(day): counts for day, counts in survey.histogram.items()}
+        horizon = survey.max_g + 1
         probe: dict[str, Any] | None = None
         if (
             self.comment_strategy != "per_ticket"
@@ -707,12 +531,12 @@ class ZendeskSource:
             await self._leave_to_per_ticket(chosen, in_scope)
         self._plan(state, split=chosen, in_scope=in_scope, probe=probe)
         # What each side is expected to read, to keep them abreast (``_tickets_and_comments``).
-        state["per_ticket_progress"] = [
+        state.per_ticket_progress = [
             0,
             sum(c[1] for day, c in histogram.items() if day * DAY >= chosen),
         ]
-        if state["bulk"] is not None:
-            state["bulk"]["events"] = [0, max(1, round(events_before(chosen)))]
+        if state.bulk is not None:
+            state.bulk.events = [0, max(1, round(events_before(chosen)))]
         logger.info(
             "comment plan: event stream up to %s, per-ticket reads after it; estimated %.1f min "
             "(account %s/min, exports %s/min)",
@@ -729,20 +553,14 @@ class ZendeskSource:
         those comments twice, in two forms (events carry no ``metadata``), in whichever order
         the two streams happen to run.
         """
-        params: dict[str, Any] = {"start_time": _export_start(split)}
-        while True:
-            data = await self.client.get_json(
-                "/api/v2/incremental/tickets/cursor.json",
-                params={"per_page": self.export_page_size, **params},
-            )
-            for raw in data.get("tickets") or []:
+        paging = ExportCursorPaging("tickets", ExportPosition(start_time=split))
+        params = {"per_page": self.export_page_size}
+        async for page in paginate(self.client, TICKETS_EXPORT, paging, params):
+            for raw in page.items:
                 in_scope.discard(raw["id"])
-            if data.get("end_of_stream") or not data.get("after_cursor"):
-                return
-            params = {"cursor": data["after_cursor"]}
 
     @staticmethod
-    def _event_estimator(survey: dict[str, Any], probe: dict[str, Any]) -> Callable[[int], float]:
+    def _event_estimator(survey: SurveyState, probe: dict[str, Any]) -> Callable[[int], float]:
         """events(X): how many ticket events happened before time X (see ``_decide_split``)."""
         events = probe.get("ticket_events") or []
         times = sorted(t for t in (_event_time(e) for e in events) if t is not None)
@@ -750,8 +568,8 @@ class ZendeskSource:
             return lambda x: float(sum(1 for t in times if t <= x))
         first = times[0] if times else 0
         end_time = int(probe.get("end_time") or first)
-        diffs = {int(day): rate for day, rate in (survey.get("comment_days") or {}).items()}
-        if not diffs or survey.get("uncounted"):
+        diffs = {int(day): rate for day, rate in survey.comment_days.items()}
+        if not diffs or survey.uncounted:
             density = len(events) / max(1, end_time - first)
             return lambda x: max(0.0, (x - first) * density)
         days = sorted(diffs)
@@ -774,28 +592,24 @@ class ZendeskSource:
         return lambda x: comments_before(x) * scale
 
     def _plan(
-        self, state: dict[str, Any], *, split: int, in_scope: Bitmap, probe: dict[str, Any] | None
+        self, state: SourceCursor, *, split: int, in_scope: Bitmap, probe: dict[str, Any] | None
     ) -> None:
         """After the survey: bulk events up to ``split``, ticket stream re-read from ``split``."""
-        state["bulk"] = (
-            {"start_time": 0, "until": split, "boundary": [], "in_scope": in_scope.encode()}
-            if split > 0
-            else None
-        )
-        state["tickets"] = {"start_time": split, "cursor": None}
-        state["pending"] = []
-        state["survey"] = None
-        state["surveyed"] = True
-        state["phase"] = "tickets"
+        state.bulk = BulkState(start_time=0, until=split, in_scope=in_scope.encode()) if split > 0 else None
+        state.tickets = ExportPosition(start_time=split)
+        state.pending = []
+        state.survey = None
+        state.surveyed = True
+        state.phase = "tickets"
         self._probe = probe if split > 0 else None
 
     # ---------------------------------------------------------------------------- events
 
     async def _events_page(self, start_time: int) -> dict[str, Any]:
         return await self.client.get_json(
-            "/api/v2/incremental/ticket_events.json",
+            EVENTS_EXPORT,
             params={
-                "start_time": _export_start(start_time),
+                "start_time": export_start(start_time),
                 "include": "comment_events",
                 "per_page": self.export_page_size,
             },
@@ -829,27 +643,28 @@ class ZendeskSource:
     async def _ticket_comments(self, ticket_id: int, name: str) -> tuple[list[ZendeskEntity], list[Deletion]]:
         """Every comment of one ticket (every page), inline images included, with attachments."""
         ticket_bc = Breadcrumb(entity_id=f"ticket:{ticket_id}", name=name, entity_type="ticket")
-        path = f"/api/v2/tickets/{ticket_id}/comments.json"
-        params: dict[str, Any] = {
-            "page[size]": COMMENT_PAGE,
-            "include_inline_images": "true",
-            "include": "users",
-        }
         out: list[ZendeskEntity] = []
-        while True:
-            try:
-                data = await self.client.get_json(path, params=params)
-            except NotFound:
-                # The ticket was deleted (or merged away) since it was listed.
-                return [], [Deletion(entity_type="ticket", entity_id=f"ticket:{ticket_id}")]
-            self.names.remember_objects("user", data.get("users"))
-            out.extend(await self._comment_entities(ticket_id, ticket_bc, data.get("comments") or []))
-            meta = data.get("meta") or {}
-            if not meta.get("has_more") or not meta.get("after_cursor"):
-                return out, []
-            params = {**params, "page[after]": meta["after_cursor"]}
+        pages = paginate(
+            self.client,
+            f"/api/v2/tickets/{ticket_id}/comments.json",
+            CursorPaging("comments", COMMENT_PAGE),
+            {"include_inline_images": "true", "include": "users"},
+        )
+        try:
+            async for page in pages:
+                self.names.remember_objects("user", page.data.get("users"))
+                out.extend(await self._comment_entities(ticket_id, ticket_bc, page.items))
+        except NotFound:
+            # The ticket was deleted (or merged away) since it was listed.
+            return [], [Deletion(entity_type="ticket", entity_id=f"ticket:{ticket_id}")]
+        return out, []
 
-    async def _tickets_and_comments(self, state: dict[str, Any]) -> AsyncIterator[SourcePage]:
+    async def _owed_names(self, ticket_ids: list[int]) -> list[tuple[int, str]]:
+        """Ticket ids owed comments, with the names their comments' breadcrumbs show."""
+        names = await self.names.resolve("ticket", ticket_ids)
+        return [(i, names.get(i) or f"Ticket #{i}") for i in ticket_ids]
+
+    async def _tickets_and_comments(self, state: SourceCursor) -> AsyncIterator[SourcePage]:
         """The ticket stream with per-ticket comment reads, the event stream if planned, and the
         organization and user exports if this run has not finished them yet, all at once.
 
@@ -861,11 +676,15 @@ class ZendeskSource:
         by events read of those estimated. Both then finish together, as the plan intended,
         instead of one budget's work being left for the end. Without an event stream the two
         queues take turns page by page.
+
+        Each producer moves its own copy of its stream's position; the consumer takes a
+        position over with the page it came with, so a yielded cursor never runs ahead of what
+        has been yielded.
         """
         out: asyncio.Queue[_Item] = asyncio.Queue(maxsize=16 * self.concurrency)
         side: asyncio.Queue[_Item] = asyncio.Queue(maxsize=2)
         arrived = asyncio.Event()
-        work: asyncio.Queue[list[Any] | None] = asyncio.Queue(maxsize=self.export_page_size)
+        work: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue(maxsize=self.export_page_size)
         tasks: list[asyncio.Task[None]] = []
 
         async def put(queue: asyncio.Queue[_Item], item: _Item) -> None:
@@ -876,11 +695,11 @@ class ZendeskSource:
 
         def events_behind() -> bool:
             """Whether the event stream has done less of its share than the per-ticket reads."""
-            bulk = state.get("bulk")
-            if not bulk or not bulk.get("events"):
+            bulk = state.bulk
+            if bulk is None or not bulk.events:
                 return side_turn
-            events_read, events_total = bulk["events"]
-            requests_made, requests_total = state.get("per_ticket_progress") or (0, 0)
+            events_read, events_total = bulk.events
+            requests_made, requests_total = state.per_ticket_progress or (0, 0)
             per_ticket_share = requests_made / requests_total if requests_total else 1.0
             return bool(events_read / max(1, events_total) <= per_ticket_share)
 
@@ -910,25 +729,22 @@ class ZendeskSource:
                 await put(queue, _Item(kind="error", error=exc, producer=name))
 
         async def ticket_stream() -> None:
-            for owed in list(state["pending"]):
+            for owed in await self._owed_names(list(state.pending)):
                 await work.put(owed)
-            pos = dict(state["tickets"])
-            while True:
-                params = (
-                    {"cursor": pos["cursor"]}
-                    if pos.get("cursor")
-                    else {"start_time": _export_start(pos["start_time"])}
+            position = state.tickets.model_copy()
+            async for page in self._ticket_pages(position):
+                self._remember_sideloads(page.data)
+                entities, deletions, owed_ids = await self._ticket_entities(page.items)
+                named = [(e.id, e.name) for e in entities if isinstance(e, ZendeskTicketEntity)]
+                item = _Item(
+                    kind="tickets",
+                    page=SourcePage(stream="tickets", entities=entities, deletions=deletions),
+                    ticket_position=position.model_copy(),
+                    owed=owed_ids,
                 )
-                data = await self._ticket_page(params)
-                entities, deletions, owed = await self._ticket_entities(data.get("tickets") or [])
-                if data.get("after_cursor"):
-                    pos["cursor"] = data["after_cursor"]
-                page = SourcePage(stream="tickets", entities=entities, deletions=deletions)
-                await put(out, _Item(kind="tickets", page=page, ticket_cursor=dict(pos), owed=owed))
-                for item in owed:
-                    await work.put(item)
-                if data.get("end_of_stream") or not data.get("after_cursor"):
-                    break
+                await put(out, item)
+                for pair in named:
+                    await work.put(pair)
             for _ in range(self.concurrency):
                 await work.put(None)
 
@@ -937,66 +753,55 @@ class ZendeskSource:
                 item = await work.get()
                 if item is None:
                     return
-                ticket_id, name = int(item[0]), str(item[1])
+                ticket_id, name = item
                 entities, deletions = await self._ticket_comments(ticket_id, name)
                 page = SourcePage(stream="comments", entities=entities, deletions=deletions)
                 await put(out, _Item(kind="comments", page=page, settled=[ticket_id]))
 
         async def event_stream() -> None:
-            bulk = dict(state["bulk"])
-            in_scope = Bitmap.decode(bulk["in_scope"])
+            assert state.bulk is not None
+            bulk = state.bulk.model_copy(deep=True)
+            in_scope = Bitmap.decode(bulk.in_scope)
             probe, self._probe = self._probe, None
-            while True:
-                start = int(bulk["start_time"])
-                data = probe if probe is not None and start == 0 else await self._events_page(start)
-                probe = None
-                entities, boundary = await self._event_comments(data, bulk, in_scope)
-                if bulk.get("events"):
-                    read, estimate = bulk["events"]
-                    bulk["events"] = [read + len(data.get("ticket_events") or []), estimate]
-                raw_end = data.get("end_time")
-                end_time = int(raw_end) if raw_end is not None else None
-                until = int(bulk["until"])
-                done = bool(data.get("end_of_stream")) or end_time is None or end_time > until
-                if (
-                    end_time is not None
-                    and not done
-                    and end_time <= start
-                    and not entities
-                    and set(boundary) <= set(bulk["boundary"])
-                ):
-                    raise BadResponse(
-                        "Zendesk's ticket event export made no progress (the same page again); try later",
-                        method="GET",
-                        url="/api/v2/incremental/ticket_events.json",
-                    )
-                if end_time is not None:
-                    carried = bulk["boundary"] if end_time == start else []
-                    bulk["boundary"] = sorted(set(boundary) | set(carried))
-                    bulk["start_time"] = end_time
-                page = SourcePage(stream="comments", entities=entities)
-                await put(side, _Item(kind="bulk", page=page, bulk=dict(bulk), bulk_done=done))
-                if done:
-                    return
+            paging = TimeBasedPaging(
+                "ticket_events", bulk, key=_event_key, time_of=_event_time, until=bulk.until
+            )
+            params = {"include": "comment_events", "per_page": self.export_page_size}
+            first = probe if probe is not None and bulk.start_time == 0 else None
+            async for page in paginate(self.client, EVENTS_EXPORT, paging, params, first=first):
+                entities = await self._event_comments(page.items, bulk.until, in_scope)
+                if bulk.events:
+                    read, estimate = bulk.events
+                    bulk.events = [read + len(page.data.get("ticket_events") or []), estimate]
+                item = _Item(
+                    kind="bulk",
+                    page=SourcePage(stream="comments", entities=entities),
+                    bulk=bulk.model_copy(deep=True),
+                    bulk_done=page.last,
+                )
+                await put(side, item)
 
         async def export_stream(kind: Literal["organizations", "users"]) -> None:
-            # Its own copy of the state: the position is taken over by the consumer, page by
-            # page, so a yielded cursor never runs ahead of what has been yielded.
-            private = {kind: deepcopy(state[kind]), "phase": kind}
-            pages = self._organizations(private) if kind == "organizations" else self._users(private)
-            async for page in pages:
-                done = private["phase"] != kind  # each stream moves the phase on at its end
-                item = _Item(kind=kind, page=page, position=deepcopy(private[kind]), stream_done=done)
+            position: TimePosition | ExportPosition
+            if kind == "organizations":
+                position = state.organizations.model_copy(deep=True)
+                pages = self._organizations(position)
+            else:
+                position = state.users.model_copy(deep=True)
+                pages = self._users(position)
+            async for page, done in pages:
+                item = _Item(kind=kind, page=page, position=position.model_copy(deep=True), stream_done=done)
                 await put(side, item)
 
         producers: dict[str, tuple[Callable[[], Awaitable[None]], asyncio.Queue[_Item]]] = {
             "tickets": (ticket_stream, out)
         }
-        if state["bulk"] is not None:
+        if state.bulk is not None:
             producers["events"] = (event_stream, side)
-        for kind in ("organizations", "users"):
-            if not state[f"{kind}_done"]:
-                producers[kind] = (functools.partial(export_stream, kind), side)
+        if not state.organizations_done:
+            producers["organizations"] = (functools.partial(export_stream, "organizations"), side)
+        if not state.users_done:
+            producers["users"] = (functools.partial(export_stream, "users"), side)
         for i in range(self.concurrency):
             producers[f"worker-{i}"] = (comment_worker, out)
         try:
@@ -1007,17 +812,17 @@ class ZendeskSource:
             running = len(producers)
             batch: list[ZendeskEntity] = []
             batch_deletions: list[Deletion] = []
-            settled: list[int] = []
+            settled: set[int] = set()
             flushed_at = time.monotonic()
 
             def flush() -> SourcePage:
-                pending = {int(i) for i in settled}
-                state["pending"] = [p for p in state["pending"] if int(p[0]) not in pending]
+                if settled:
+                    state.pending = [p for p in state.pending if p not in settled]
                 page = SourcePage(
                     stream="comments",
                     entities=list(batch),
                     deletions=list(batch_deletions),
-                    cursor=deepcopy(state),
+                    cursor=state.dump(),
                 )
                 batch.clear()
                 batch_deletions.clear()
@@ -1034,12 +839,12 @@ class ZendeskSource:
                     continue
                 assert item.page is not None
                 if item.kind == "comments":
-                    if state.get("per_ticket_progress"):
+                    if state.per_ticket_progress:
                         comments = sum(isinstance(e, ZendeskCommentEntity) for e in item.page.entities)
-                        state["per_ticket_progress"][0] += max(1, math.ceil(comments / COMMENT_PAGE))
+                        state.per_ticket_progress[0] += max(1, math.ceil(comments / COMMENT_PAGE))
                     batch.extend(item.page.entities)
                     batch_deletions.extend(item.page.deletions)
-                    settled.extend(item.settled)
+                    settled.update(item.settled)
                     # Each page is one store transaction: small ones are held back while
                     # more comments are on their way (until MIN_COMMENT_PAGE entities, or a
                     # second after the last page), so a stream of one-ticket results does not
@@ -1055,46 +860,41 @@ class ZendeskSource:
                 if settled or batch:
                     yield flush()
                 if item.kind == "tickets":
-                    state["tickets"] = item.ticket_cursor
-                    known = {int(p[0]) for p in state["pending"]}
-                    state["pending"].extend(o for o in item.owed if int(o[0]) not in known)
+                    assert item.ticket_position is not None
+                    state.tickets = item.ticket_position
+                    known = set(state.pending)
+                    state.pending.extend(i for i in item.owed if i not in known)
                 elif item.kind == "bulk":
-                    state["bulk"] = None if item.bulk_done else item.bulk
-                elif item.kind in ("organizations", "users"):
-                    state[item.kind] = item.position
-                    if item.stream_done:
-                        state[f"{item.kind}_done"] = True
-                item.page.cursor = deepcopy(state)
+                    state.bulk = None if item.bulk_done else item.bulk
+                elif item.kind == "organizations":
+                    assert isinstance(item.position, TimePosition)
+                    state.organizations = item.position
+                    state.organizations_done = state.organizations_done or item.stream_done
+                elif item.kind == "users":
+                    assert isinstance(item.position, ExportPosition)
+                    state.users = item.position
+                    state.users_done = state.users_done or item.stream_done
+                item.page.cursor = state.dump()
                 yield item.page
             if settled or batch:
                 yield flush()
-            state["phase"] = "done"
-            state["pending"] = []
-            state["bulk"] = None
-            yield SourcePage(stream="tickets", cursor=deepcopy(state))
+            state.phase = "done"
+            state.pending = []
+            state.bulk = None
+            yield SourcePage(stream="tickets", cursor=state.dump())
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _event_comments(
-        self, data: dict[str, Any], bulk: dict[str, Any], in_scope: Bitmap
-    ) -> tuple[list[ZendeskEntity], list[int]]:
-        """Comments (and attachments) of in-scope tickets in one page of the event stream.
-
-        Returns the entities and the ids of the events at the page's ``end_time`` (they come
-        again on the next page, which starts at that second).
-        """
-        until = int(bulk["until"])
-        seen = set(bulk.get("boundary") or [])
-        end_time = data.get("end_time")
-        boundary: list[int] = []
+        self, events: list[dict[str, Any]], until: int, in_scope: Bitmap
+    ) -> list[ZendeskEntity]:
+        """Comments (and attachments) of in-scope tickets among one page's new events."""
         by_ticket: dict[int, list[dict[str, Any]]] = {}
-        for event in data.get("ticket_events") or []:
+        for event in events:
             when = _event_time(event)
-            if end_time is not None and when == int(end_time) and isinstance(event.get("id"), int):
-                boundary.append(event["id"])
-            if event.get("id") in seen or when is None or when > until:
+            if when is None or when > until:
                 continue
             ticket_id = event.get("ticket_id")
             if not isinstance(ticket_id, int) or ticket_id not in in_scope:
@@ -1105,17 +905,11 @@ class ZendeskSource:
                         child = {**child, "created_at": event["created_at"]}
                     by_ticket.setdefault(ticket_id, []).append(child)
         if not by_ticket:
-            return [], boundary
+            return []
         names = await self.names.resolve("ticket", by_ticket)
         entities: list[ZendeskEntity] = []
         for ticket_id, comments in by_ticket.items():
             name = names.get(ticket_id) or f"Ticket #{ticket_id}"
             bc = Breadcrumb(entity_id=f"ticket:{ticket_id}", name=name, entity_type="ticket")
             entities.extend(await self._comment_entities(ticket_id, bc, comments))
-        return entities, boundary
-
-
-def _event_time(event: dict[str, Any]) -> int | None:
-    """When a ticket event happened: ``timestamp`` (Unix) or ``created_at``."""
-    when = event.get("timestamp")
-    return int(when) if isinstance(when, int | float) else _epoch(event.get("created_at"))
+        return entities

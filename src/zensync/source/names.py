@@ -1,0 +1,88 @@
+"""id → name for users, organizations, groups and tickets, in bounded LRU caches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cachetools import LRUCache
+
+from zensync.entities import ticket_name
+
+from .paging import Client, CursorPaging, paginate
+
+__all__ = ["NameResolver"]
+
+SHOW_MANY = 100  # ids per show_many request
+_PLURAL = {"user": "users", "organization": "organizations", "ticket": "tickets", "group": "groups"}
+
+
+def _ids(values: Iterable[Any]) -> list[int]:
+    return [v for v in values if isinstance(v, int)]
+
+
+class NameResolver:
+    """id → name for users, organizations, groups and tickets, in bounded LRU caches.
+
+    Filled for free from what the streams read (the organizations and users streams, the
+    sideloads of ticket and comment pages); a miss is looked up with ``show_many`` (100 ids a
+    request) and groups with one listing per run. Unknown ids (deleted objects) are cached as
+    ``None`` so they are asked for once. Each cache holds at most ``maxsize`` names, so memory
+    does not grow with the account.
+    """
+
+    def __init__(self, client: Client, maxsize: int = 20_000) -> None:
+        self._client = client
+        self._caches: dict[str, LRUCache[int, str | None]] = {
+            kind: LRUCache(maxsize=maxsize) for kind in _PLURAL
+        }
+        self._groups_listed = False
+
+    def remember(self, kind: str, object_id: Any, name: str | None) -> None:
+        if isinstance(object_id, int):
+            self._caches[kind][object_id] = name
+
+    def remember_objects(self, kind: str, objects: Iterable[dict[str, Any]] | None) -> None:
+        for obj in objects or ():
+            if isinstance(obj, dict) and isinstance(obj.get("id"), int):
+                name = ticket_name(obj) if kind == "ticket" else obj.get("name")
+                self.remember(kind, obj["id"], name)
+
+    def known(self, kind: str, object_id: Any) -> str | None:
+        return self._caches[kind].get(object_id) if isinstance(object_id, int) else None
+
+    async def resolve(self, kind: str, ids: Iterable[Any]) -> dict[Any, str | None]:
+        """Names for ``ids`` (``None`` where the object does not exist), looking misses up."""
+        wanted = sorted(set(_ids(ids)))
+        cache = self._caches[kind]
+        found: dict[Any, str | None] = {}
+        missing: list[int] = []
+        for i in wanted:
+            if i in cache:
+                found[i] = cache[i]
+            else:
+                missing.append(i)
+        if missing:
+            if kind == "group":
+                await self._list_groups()
+            else:
+                for start in range(0, len(missing), SHOW_MANY):
+                    chunk = missing[start : start + SHOW_MANY]
+                    data = await self._client.get_json(
+                        f"/api/v2/{_PLURAL[kind]}/show_many.json", params={"ids": ",".join(map(str, chunk))}
+                    )
+                    self.remember_objects(kind, data.get(_PLURAL[kind]))
+            for i in missing:
+                # read from the cache before it can evict them again (it is bounded)
+                found[i] = cache.get(i)
+                if i not in cache:
+                    cache[i] = None
+        return found
+
+    async def _list_groups(self) -> None:
+        """All groups, once per run (``/api/v2/groups``, cursor paging): accounts have few."""
+        if self._groups_listed:
+            return
+        async for page in paginate(self._client, "/api/v2/groups.json", CursorPaging("groups")):
+            self.remember_objects("group", page.items)
+        self._groups_listed = True
