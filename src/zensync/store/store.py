@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from zensync.entities import ENTITY_TYPES, Deletion, EntityType, SourcePage, ZendeskEntity
-from zensync.store import locking, migrate, search
+from zensync.store import locking, migrate, search, sqlite_driver
 from zensync.store.base import (
     AUTH_KINDS,
     CONNECTION_STATUSES,
@@ -948,7 +947,7 @@ def _check_connection_values(values: Mapping[str, Any]) -> None:
             raise ValueError(f"A connection needs a non-empty {key}.")
 
 
-def _switch_to_wal(dbapi_connection: sqlite3.Connection) -> None:
+def _switch_to_wal(dbapi_connection: Any) -> None:
     """``PRAGMA journal_mode=WAL``, waiting for the lock it needs like every other statement.
 
     Once the file is in WAL mode (it stays so) this is a read. The switch itself, on a new
@@ -964,8 +963,9 @@ def _switch_to_wal(dbapi_connection: sqlite3.Connection) -> None:
         try:
             dbapi_connection.execute("PRAGMA journal_mode=WAL").close()
             return
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+        except sqlite_driver.dbapi.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite_driver.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
                 raise
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
@@ -977,12 +977,14 @@ def _sqlite_engine(path: Path) -> Engine:
         hide_parameters=True,
         json_serializer=dump_json,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        module=sqlite_driver.dbapi,
     )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event decide how transactions start (see below).
         dbapi_connection.isolation_level = None
+        sqlite_driver.load_extensions(dbapi_connection)
         _switch_to_wal(dbapi_connection)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
