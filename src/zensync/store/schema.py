@@ -246,3 +246,37 @@ oauth_states = sa.Table(
     sa.Column("used_at", UTCDateTime),
     sa.Index("ix_oauth_states_connection", "connection_id"),
 )
+
+# Search by meaning (migration 0005; the vectors' own table is made by zensync.store.vectors).
+search_chunks = sa.Table(
+    "search_chunks",
+    metadata,
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("connection_id", sa.String(64), nullable=False),
+    sa.Column("entity_type", sa.String(16), nullable=False),
+    sa.Column("object_id", sa.BigInteger, nullable=False),
+    sa.Column("ticket_id", sa.BigInteger),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Index("ix_search_chunks_entity", "connection_id", "entity_type", "object_id", "position", unique=True),
+)
+
+embedded_entities = sa.Table(
+    "embedded_entities",
+    metadata,
+    sa.Column("connection_id", sa.String(64), primary_key=True),
+    sa.Column("entity_type", sa.String(16), primary_key=True),
+    sa.Column("object_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("text_hash", sa.String(64), nullable=False),
+    sa.Column("chunks", sa.Integer, nullable=False),
+)
+
+vector_index = sa.Table(
+    "vector_index",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
