@@ -28,7 +28,7 @@ from pydantic import SecretStr
 from rich.markup import escape
 from rich.table import Table
 
-from zensync import cli_connections
+from zensync import cli_connections, cli_index
 from zensync.cli_common import (
     ENTITY_CHOICES,
     STREAM_LABELS,
@@ -440,7 +440,13 @@ def status_data(store: Store) -> dict[str, Any]:
         }
         for r in store.list_runs(limit=10)
     ]
-    return {"db": store.describe(), "entities": counts, "connections": connections, "runs": runs}
+    return {
+        "db": store.describe(),
+        "entities": counts,
+        "vectors": cli_index.vector_status(store),
+        "connections": connections,
+        "runs": runs,
+    }
 
 
 def _aware(value: datetime | None) -> datetime:
@@ -470,6 +476,7 @@ def status(
             table.add_column(STREAM_LABELS[entity_type], justify="right")
         table.add_row(*(f"{data['entities'][t]:,}" for t in ENTITY_CHOICES))
         console.print(table)
+        console.print(cli_index.vector_status_line(data["vectors"]), markup=False)
         if data["connections"]:
             conns = Table(title="Connections", title_justify="left")
             for col in ("connection", "status", "last run", "data as of", "cursor positions"):
@@ -522,26 +529,57 @@ def status(
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find (any text).")],
+    query: Annotated[str, typer.Argument(help="Words to find, or a question in your own words.")],
     types: TypeOption = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="hybrid (words and meaning; the default once `zensync index` ran), semantic, keyword.",
+        ),
+    ] = "auto",
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", help="Only tickets with this status, repeatable (open, …)."),
+    ] = None,
+    organization: Annotated[
+        str | None, typer.Option("--organization", help="Only this organization's (name or id).")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Created on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Created on or before (YYYY-MM-DD).")] = None,
     limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, max=1000, help="At most this many results.")
+        int, typer.Option("--limit", "-n", min=1, max=200, help="At most this many results.")
     ] = 20,
+    embedding_model: cli_index.EmbeddingModelOption = None,
+    embedding_url: cli_index.EmbeddingUrlOption = None,
+    embedding_url_model: cli_index.EmbeddingNameOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Full-text search over tickets, comments, users, organizations and attachment names."""
+    """Search tickets (with their comments and attachment names), users and organizations."""
     with reporting_errors(verbose):
         wanted = check_types(types)
         settings = load_settings({"db": db}, config_file=config)
-        with open_store(settings.db, must_exist=True) as store:
-            hits = store.search(query, types=wanted, limit=limit)
+        response = cli_index.run_search(
+            settings.db,
+            query,
+            mode=mode.strip().lower(),
+            types=list(wanted) if wanted else None,
+            status=status,
+            organization=organization,
+            since=since,
+            until=until,
+            limit=limit,
+            embedding_model=embedding_model,
+            embedding_url=embedding_url,
+            embedding_url_model=embedding_url_model,
+        )
         if json_output:
-            print_json([hit.to_dict() for hit in hits])
+            print_json(response.to_dict())
             return
-        print_hits(hits, query)
+        cli_index.print_response(response)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -798,6 +836,7 @@ async def authorize_with_consent(base_url: str, client_id: str, client_secret: s
 
 
 cli_connections.register(app)
+cli_index.register(app)
 
 
 def _register_mcp() -> None:

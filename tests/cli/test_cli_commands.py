@@ -40,13 +40,21 @@ def test_search_finds_each_seeded_phrase_with_an_agent_link(
     for phrase in phrases:
         result = cli.run("search", phrase["phrase"], "--json", "--db", str(synced_db), cwd=tmp_path)
         assert result.code == 0, result.stderr
-        hits = result.json()
-        match = [h for h in hits if h["entity_type"] == phrase["type"] and h["id"] == phrase["id"]]
-        assert match, f"{phrase} not among {[(h['entity_type'], h['id']) for h in hits]}"
+        results = result.json()["results"]
+        # Comments and attachments show as their ticket, with the matching passage.
+        found = [
+            (r, p)
+            for r in results
+            for p in [*r["passages"], {"entity_type": r["entity_type"], "id": r["id"]}]
+            if p["entity_type"] == phrase["type"] and p["id"] == phrase["id"]
+        ]
+        assert found, f"{phrase} not among {[(r['entity_type'], r['id']) for r in results]}"
         if phrase["type"] in ("ticket", "comment", "attachment"):
             ticket_id = phrase.get("ticket_id", phrase["id"])
+            assert found[0][0]["entity_type"] == "ticket" and found[0][0]["id"] == ticket_id
             assert (
-                match[0]["web_url"] == f"https://{simulator.subdomain}.zendesk.com/agent/tickets/{ticket_id}"
+                found[0][0]["web_url"]
+                == f"https://{simulator.subdomain}.zendesk.com/agent/tickets/{ticket_id}"
             )
 
 
@@ -58,7 +66,7 @@ def test_search_human_output_shows_snippet_and_link(
         "search", phrase["phrase"], "--type", "comment", "--limit", "3", "--db", str(synced_db), cwd=tmp_path
     )
     assert result.code == 0, result.stderr
-    assert "[comment]" in result.stdout
+    assert "[ticket]" in result.stdout and "comment: " in result.stdout
     assert f"/agent/tickets/{phrase['ticket_id']}" in result.stdout
     assert "capacitor" in result.stdout.lower()
 

@@ -64,4 +64,8 @@ def test_sync_status_search_on_postgresql(
     phrase = next(p for p in truth["phrases"] if p["type"] == "comment")
     found = cli.run("search", phrase["phrase"], "--json", "--db", postgres_url, cwd=tmp_path)
     assert found.code == 0, found.stderr
-    assert any(h["entity_type"] == "comment" and h["id"] == phrase["id"] for h in found.json())
+    assert any(
+        p["entity_type"] == "comment" and p["id"] == phrase["id"]
+        for r in found.json()["results"]
+        for p in r["passages"]
+    )

@@ -52,9 +52,9 @@ def test_happy_path_consent_first_sync_and_search(
     assert done["last_sync_at"] is not None
 
     found = http.get("/search", params={"q": PHRASE, "type": "ticket"}).json()
-    assert found["hits"], found
-    assert found["hits"][0]["web_url"] == f"https://{sim.subdomain}.zendesk.com/agent/tickets/42"
-    assert "<mark>" in found["hits"][0]["snippet"]
+    assert found["results"], found
+    assert found["results"][0]["web_url"] == f"https://{sim.subdomain}.zendesk.com/agent/tickets/42"
+    assert "<mark>" in found["results"][0]["passages"][0]["snippet"]
 
     jobs = http.get("/source-connections/happy-path/jobs").json()
     assert jobs[0]["mode"] == "full" and jobs[0]["inserted"] > 0

@@ -109,7 +109,7 @@ def test_revoked_refresh_token_marks_needs_reauth_and_keeps_the_data(
     assert done["counts"] == counts
     assert done["next_sync_at"] is None  # not scheduled while it cannot authenticate
     hits = http.get("/search", params={"q": "Refund request for order 12345", "connection_id": "revoked"})
-    assert hits.json()["hits"]
+    assert hits.json()["results"]
 
     refused = http.post("/source-connections/revoked/sync")
     assert refused.status_code == 409 and "needs_reauth" in refused.json()["detail"]

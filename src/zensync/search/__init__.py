@@ -58,6 +58,8 @@ MAX_QUERY_CHARS = 1000
 RRF_K = 60
 PASSAGES_PER_RESULT = 3
 PASSAGE_CHARS = 320
+# Nearest neighbours always exist; below this cosine similarity they are not "about" the query.
+MIN_SIMILARITY = 0.2
 
 
 class SearchInputError(ValueError):
@@ -310,6 +312,7 @@ def search(
         vector = model.embed([q])[0]
         k = min(4096, max(limit * (40 if filtered else 10), 200))
         chunk_hits = vectors.nearest(vector, k, connection_id=connection_id, types=wanted_types)
+        chunk_hits = [c for c in chunk_hits if 1.0 - c.distance >= MIN_SIMILARITY]
         for rank, chunk in enumerate(chunk_hits, 1):
             entity_id = f"{chunk.entity_type}:{chunk.object_id}"
             passage = Passage(

@@ -267,10 +267,46 @@ class SearchHitOut(BaseModel):
         )
 
 
+class PassageOut(BaseModel):
+    entity_type: str
+    entity_id: str
+    id: int
+    snippet: str = Field(description="HTML-safe: escaped text with <mark> around keyword matches")
+    text: str
+    web_url: str | None = None
+    via: list[str] = Field(description="Which searches found it: keyword, semantic")
+
+
+class SearchResultOut(BaseModel):
+    entity_type: str = Field(
+        description="ticket, user or organization: comments and attachments show as their ticket"
+    )
+    entity_id: str
+    id: int
+    connection_id: str
+    name: str
+    web_url: str | None = Field(description="The object in the Zendesk agent UI")
+    score: float = Field(description="Reciprocal rank fusion of the lists that found it (higher is better)")
+    ranks: dict[str, int]
+    status: str | None
+    organization_id: int | None
+    organization_name: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    passages: list[PassageOut]
+
+    @classmethod
+    def of(cls, result: Any) -> SearchResultOut:
+        data = result.to_dict()
+        return cls(**{**data, "passages": [PassageOut(**p) for p in data["passages"]]})
+
+
 class SearchOut(BaseModel):
     q: str
     type: str | None
-    hits: list[SearchHitOut]
+    mode: str = Field(description="The mode used: hybrid, semantic or keyword")
+    notice: str | None = Field(None, description="Why the mode differs from the one asked for, if it does")
+    results: list[SearchResultOut]
 
 
 class ProblemOut(BaseModel):

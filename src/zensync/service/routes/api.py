@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from zensync import search as semantic_search
 from zensync.config import ZendeskConfig
 from zensync.connections import ConnectionProblem
+from zensync.embeddings import EmbeddingError
 from zensync.service.deps import State, wants_html
 from zensync.service.jobs import AlreadySyncing
 from zensync.service.models import (
@@ -22,10 +25,11 @@ from zensync.service.models import (
     JobOut,
     ProblemOut,
     RunOut,
-    SearchHitOut,
     SearchOut,
+    SearchResultOut,
 )
 from zensync.service.state import ServiceState
+from zensync.store import StoreError
 from zensync.zendesk.oauth import CALLBACK_PATH, OAuthError
 
 router = APIRouter()
@@ -223,33 +227,82 @@ async def delete_connection(
 def search(
     request: Request,
     state: State,
-    q: Annotated[str, Query(description="Words to find; any text is a valid query")] = "",
+    q: Annotated[str, Query(description="Words, or a question in your own words")] = "",
     type: Annotated[
         str | None, Query(description="One of ticket, comment, user, organization, attachment")
     ] = None,
+    mode: Annotated[
+        str,
+        Query(description="auto (hybrid once vectors exist, else keyword), hybrid, semantic or keyword"),
+    ] = "auto",
+    status: Annotated[
+        str | None, Query(description="Ticket statuses, comma-separated (open,pending)")
+    ] = None,
+    organization: Annotated[str | None, Query(description="Organization name or id")] = None,
+    since: Annotated[date | None, Query(description="Created on or after (YYYY-MM-DD)")] = None,
+    until: Annotated[date | None, Query(description="Created on or before (YYYY-MM-DD)")] = None,
     connection_id: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Any:
-    """Full-text search of the synced copy; each hit links to the Zendesk agent UI."""
+    """Search the synced copy by words and by meaning; results are grouped by ticket (a comment
+    hit shows its ticket and the passage) and link to the Zendesk agent UI."""
+    html_page = wants_html(request)
     kind = (type or "").strip().lower() or None
+    mode = (mode or "auto").strip().lower()
     error = None
     if kind is not None and kind not in ENTITY_TYPE_NAMES:
         error = f"type must be one of {', '.join(ENTITY_TYPE_NAMES)} (or omitted), not {type!r}."
-        if not wants_html(request):
+        if not html_page:
             raise ConnectionProblem(error, status=422, field="type")
         kind = None
-    hits = state.store.search(q, types=[kind] if kind else None, limit=limit, connection_id=connection_id)
-    if wants_html(request):
+    response = None
+    if q.strip() or not html_page:
+        try:
+            response = semantic_search.search(
+                state.store,
+                q,
+                mode=mode,
+                types=[kind] if kind else None,
+                status=[s for s in (status or "").split(",") if s.strip()] or None,
+                organization=organization or None,
+                since=datetime.combine(since, time.min, UTC) if since else None,
+                until=datetime.combine(until, time.max, UTC) if until else None,
+                limit=limit,
+                connection_id=connection_id,
+            )
+        except semantic_search.SearchInputError as exc:
+            if not html_page:
+                raise ConnectionProblem(str(exc), status=422, field="q") from None
+            error = str(exc)
+        except (StoreError, EmbeddingError) as exc:  # no vectors, no pgvector, another model
+            if not html_page:
+                raise ConnectionProblem(str(exc), status=409, field="mode") from None
+            error = str(exc)
+    if html_page:
         return state.templates.TemplateResponse(
             request,
             "search.html",
             {
                 "q": q,
                 "type": kind,
-                "hits": hits,
+                "mode": mode,
+                "modes": semantic_search.MODES,
+                "status": status or "",
+                "organization": organization or "",
+                "since": since.isoformat() if since else "",
+                "until": until.isoformat() if until else "",
+                "response": response,
+                "results": response.results if response else [],
                 "types": ENTITY_TYPE_NAMES,
                 "error": error,
                 "title": "Search",
             },
         )
-    return SearchOut(q=q, type=kind, hits=[SearchHitOut.of(hit) for hit in hits])
+    assert response is not None
+    return SearchOut(
+        q=q,
+        type=kind,
+        mode=response.mode,
+        notice=response.notice,
+        results=[SearchResultOut.of(r) for r in response.results],
+    )
