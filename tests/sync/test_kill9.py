@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from zensync_sync_fakes import FakeAccount, attachment_bytes
 
@@ -151,6 +152,85 @@ def test_kill_9_with_the_fake_source(target: tuple[str, Path, Store], tmp_path: 
     assert got["hashes"] == expected, f"seed {SEED}, {killed} kills"
     assert got["files"] == files, f"seed {SEED}"
     assert_runs_settled(store, sum(len(v) for v in expected.values()))
+
+
+def vector_snapshot(store: Store) -> dict[str, Any]:
+    """Every chunk's text and vector, keyed by what it belongs to, and the checks that must be zero."""
+    from zensync.store.vectors import VectorStore
+
+    vectors = VectorStore(store)
+    with store.engine.connect() as conn:
+        if store.dialect == "sqlite":
+            sql = (
+                "SELECT c.entity_type, c.object_id, c.position, c.text, c.ticket_id, "
+                "vec_to_json(v.embedding) FROM search_chunks c JOIN chunk_vectors v ON v.rowid = c.id"
+            )
+        else:
+            sql = (
+                "SELECT c.entity_type, c.object_id, c.position, c.text, c.ticket_id, "
+                "v.embedding::text FROM search_chunks c JOIN chunk_vectors v ON v.chunk_id = c.id"
+            )
+        rows = conn.exec_driver_sql(sql).all()
+    chunks = {
+        (r[0], int(r[1]), int(r[2])): (r[3], r[4], [round(x, 4) for x in json.loads(r[5])]) for r in rows
+    }
+    return {"chunks": chunks, "checks": vectors.consistency(), "pending": vectors.count_pending()}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("pgvector", marks=pytest.mark.postgres)])
+def vector_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path, Store]]:
+    """An empty store that can hold vectors: an SQLite file, or PostgreSQL with pgvector."""
+    url = str(tmp_path / "target.db")
+    server = None
+    if request.param == "pgvector":
+        server = request.getfixturevalue("pgvector_server")
+        url = server.create_database()
+    store = Store.open(url, blob_dir=tmp_path / "target-blobs")
+    try:
+        yield url, tmp_path / "target-blobs", store
+    finally:
+        store.close()
+        if server is not None:
+            server.drop_database(url)
+
+
+def test_kill_9_during_sync_and_embedding(vector_target: tuple[str, Path, Store], tmp_path: Path) -> None:
+    """Killed while downloading or while embedding, a resumed run leaves no vector missing,
+    stale or orphaned: exactly the chunks and vectors of an uninterrupted run."""
+    url, blobs, store = vector_target
+    rng = random.Random(SEED + 2)
+    common = ["--source", "fake", "--tickets", "24", "--delay", "0.03", "--index"]
+    reference_db = tmp_path / "reference.db"
+    report, duration = run_to_end(["--db", str(reference_db), *common])
+    assert report["index"]["chunks"] > 0
+    reference_store = Store.open(reference_db)
+    try:
+        reference = vector_snapshot(reference_store)
+    finally:
+        reference_store.close()
+
+    args = ["--db", url, "--blob-dir", str(blobs), *common]
+    killed = kill_repeatedly(args, store, kills=4, window=duration, rng=rng)
+    # Upstream changes meanwhile (edits, deletions): their vectors must follow.
+    report, _ = run_to_end([*args, "--version", "2"])
+    assert report["status"] == "succeeded"
+    changed_store = Store.open(tmp_path / "changed.db")
+    try:
+        run_to_end(["--db", str(tmp_path / "changed.db"), *common])
+        run_to_end(["--db", str(tmp_path / "changed.db"), *common, "--version", "2"])
+        expected = vector_snapshot(changed_store)
+    finally:
+        changed_store.close()
+    got = vector_snapshot(store)
+    zero = {"orphan_chunks": 0, "chunks_without_vector": 0, "vectors_without_chunk": 0, "stale": 0}
+    assert got["checks"] == zero, f"seed {SEED}, {killed} kills"
+    assert got["pending"] == 0, f"seed {SEED}"
+    assert reference["checks"] == zero and expected["checks"] == zero
+    assert set(got["chunks"]) == set(expected["chunks"]), f"seed {SEED}, {killed} kills"
+    for key, (text, ticket_id, vector) in expected["chunks"].items():
+        got_text, got_ticket, got_vector = got["chunks"][key]
+        assert (got_text, got_ticket) == (text, ticket_id), key
+        assert np.allclose(got_vector, vector, atol=2e-4), key
 
 
 @pytest.fixture(scope="module")
