@@ -51,8 +51,8 @@ def test_serve_search(simulator: Any, synced_db: Path, cli: Any, tmp_path: Path)
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
                 time.sleep(0.2)
         assert response is not None and response.status_code == 200, response
-        hits = json.loads(response.text)["hits"]
-        assert any(h["entity_type"] == "ticket" and h["id"] == phrase["id"] for h in hits)
+        results = json.loads(response.text)["results"]
+        assert any(r["entity_type"] == "ticket" and r["id"] == phrase["id"] for r in results)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=15)
