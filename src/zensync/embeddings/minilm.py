@@ -22,6 +22,22 @@ from zensync.embeddings.base import EmbeddingError
 # Texts per forward pass: bounds the memory of one batch (batch × tokens × 1536 floats).
 BATCH_SIZE = 32
 DEFAULT_MAX_TOKENS = 256
+# Up to this many texts (a query), BLAS runs on one thread: waking a second thread for tiny
+# products costs more than it saves, and far more on a busy machine (260 ms → 34 ms a query
+# measured on two loaded cores).
+SINGLE_THREAD_TEXTS = 4
+
+_blas: Any = None
+
+
+def _one_blas_thread() -> Any:
+    """A context in which numpy's BLAS uses one thread (threadpoolctl)."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -159,6 +175,12 @@ class MiniLMEmbedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
+        if len(texts) <= SINGLE_THREAD_TEXTS:
+            with _one_blas_thread():
+                return self._embed(texts, out)
+        return self._embed(texts, out)
+
+    def _embed(self, texts: Sequence[str], out: np.ndarray) -> np.ndarray:
         encodings = self._tokenizer.encode_batch([t if t.strip() else " " for t in texts])
         # Similar lengths together: little padding per batch.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))

@@ -310,7 +310,10 @@ def search(
         assert info is not None
         model = resolve_embedder(info, embedder)
         vector = model.embed([q])[0]
-        k = min(4096, max(limit * (40 if filtered else 10), 200))
+        # Neighbours asked of the vector index: sqlite-vec's cost grows with k, so enough for
+        # the page of groups (several chunks may fall in one ticket) and more when filters
+        # will drop some.
+        k = min(4096, max(limit * (40 if filtered else 5), 50))
         chunk_hits = vectors.nearest(vector, k, connection_id=connection_id, types=wanted_types)
         chunk_hits = [c for c in chunk_hits if 1.0 - c.distance >= MIN_SIMILARITY]
         for rank, chunk in enumerate(chunk_hits, 1):

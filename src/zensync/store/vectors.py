@@ -247,8 +247,9 @@ class VectorStore:
             raise ValueError(f"A vector dimension must be between 1 and 16000, not {dimension!r}.")
         if self.dialect == "sqlite":
             conn.exec_driver_sql(
-                f"CREATE VIRTUAL TABLE chunk_vectors USING vec0(embedding float[{dimension}] "
-                "distance_metric=cosine)"
+                # Partitioned by entity type: a search of tickets only scans tickets' vectors.
+                "CREATE VIRTUAL TABLE chunk_vectors USING vec0(entity_type text partition key, "
+                f"embedding float[{dimension}] distance_metric=cosine)"
             )
             conn.exec_driver_sql(
                 "CREATE TRIGGER search_chunks_vectors_delete AFTER DELETE ON search_chunks BEGIN "
@@ -409,7 +410,7 @@ class VectorStore:
                         )
                         .returning(search_chunks.c.id)
                     ).scalar_one()
-                    self._insert_vector(conn, int(chunk_id), chunk.vector)
+                    self._insert_vector(conn, int(chunk_id), entity.entity_type, chunk.vector)
                 conn.execute(
                     sa.insert(embedded_entities).values(
                         connection_id=entity.connection_id,
@@ -423,11 +424,11 @@ class VectorStore:
                 written += 1
         return written
 
-    def _insert_vector(self, conn: Connection, chunk_id: int, vector: np.ndarray) -> None:
+    def _insert_vector(self, conn: Connection, chunk_id: int, entity_type: str, vector: np.ndarray) -> None:
         if self.dialect == "sqlite":
             conn.exec_driver_sql(
-                "INSERT INTO chunk_vectors(rowid, embedding) VALUES (?, ?)",
-                (chunk_id, np.ascontiguousarray(vector, dtype=np.float32).tobytes()),
+                "INSERT INTO chunk_vectors(rowid, entity_type, embedding) VALUES (?, ?, ?)",
+                (chunk_id, entity_type, np.ascontiguousarray(vector, dtype=np.float32).tobytes()),
             )
         else:
             conn.execute(
@@ -453,11 +454,14 @@ class VectorStore:
         if connection_id is not None:
             where.append("c.connection_id = :connection_id")
             params["connection_id"] = connection_id
+        type_sql = ""
         if types is not None:
-            wanted = [t for t in types if t in EMBEDDED_TYPES]
+            wanted = [t for t in EMBEDDED_TYPES if t in types]  # constants only reach the SQL
             if not wanted:
                 return []
-            where.append("c.entity_type IN (" + ", ".join(f"'{t}'" for t in wanted) + ")")
+            if len(wanted) < len(EMBEDDED_TYPES):
+                type_sql = "entity_type IN (" + ", ".join(f"'{t}'" for t in wanted) + ")"
+                where.append(f"c.{type_sql}")
         filter_sql = (" AND " + " AND ".join(where)) if where else ""
         columns = "c.id, c.connection_id, c.entity_type, c.object_id, c.ticket_id, c.position, c.text"
         with self.engine.connect() as conn:
@@ -465,7 +469,8 @@ class VectorStore:
                 params["q"] = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
                 sql = (
                     f"SELECT {columns}, v.distance FROM (SELECT rowid, distance FROM chunk_vectors "  # noqa: S608
-                    "WHERE embedding MATCH :q AND k = :k) AS v JOIN search_chunks AS c ON c.id = v.rowid "
+                    f"WHERE embedding MATCH :q AND k = :k{' AND ' + type_sql if type_sql else ''}) AS v "
+                    "JOIN search_chunks AS c ON c.id = v.rowid "
                     f"WHERE 1 = 1{filter_sql} ORDER BY v.distance"
                 )
                 rows = conn.execute(sa.text(sql), params).all()
