@@ -16,8 +16,6 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -38,7 +36,6 @@ from zensync.cli_common import (
     SyncProgress,
     TypeOption,
     VerboseOption,
-    check_attachment_storage,
     check_types,
     console,
     describe_db,
@@ -53,10 +50,9 @@ from zensync.cli_common import (
 from zensync.settings import DEFAULT_DB, Settings, load_settings
 
 if TYPE_CHECKING:
-    from zensync.config import ZendeskConfig
     from zensync.store import Store
     from zensync.sync.report import RunReport
-    from zensync.zendesk.auth import ZendeskAuth
+    from zensync.sync.runner import Connection
 
 DEMO_MARKER_CONNECTION = "demo"
 
@@ -71,20 +67,10 @@ app = typer.Typer(
 log = logging.getLogger("zensync.cli")
 
 
-@dataclass
-class Account:
-    """Everything needed to reach one Zendesk account."""
-
-    config: ZendeskConfig
-    auth: ZendeskAuth
-    connection_id: str
-    source: str  # how the credentials were given, for messages
-
-
-def account_from_settings(settings: Settings) -> Account | None:
+def connection_from_settings(settings: Settings) -> Connection | None:
     """The account given by options/environment/file, or None when no credentials were given."""
-    from zensync.config import ZendeskConfig, normalize_base_url, normalize_subdomain
-    from zensync.zendesk.auth import ApiTokenAuth, BearerAuth
+    from zensync.config import normalize_base_url, normalize_subdomain
+    from zensync.sync.runner import Connection
 
     if not settings.has_explicit_credentials:
         return None
@@ -109,20 +95,17 @@ def account_from_settings(settings: Settings) -> Account | None:
     for notice in notices:
         err_console.print(f"Note: {notice}", markup=False)
     base_url = normalize_base_url(settings.base_url) if settings.base_url else None
-    config = ZendeskConfig(
-        subdomain=subdomain, base_url=base_url, exclude_closed_tickets=settings.exclude_closed_tickets
-    )
-    auth: ZendeskAuth
+    connection_id = settings.connection or subdomain
     if settings.access_token is not None:
-        auth = BearerAuth(settings.access_token.get_secret_value())
-        how = "access token"
-    else:
-        assert settings.email is not None and settings.api_token is not None
-        if "@" not in settings.email:
-            fail(f"--email {settings.email!r} is not an email address — give the Zendesk user's email", 2)
-        auth = ApiTokenAuth(settings.email, settings.api_token.get_secret_value())
-        how = f"API token of {settings.email}"
-    return Account(config=config, auth=auth, connection_id=settings.connection or subdomain, source=how)
+        return Connection.from_access_token(
+            subdomain, settings.access_token.get_secret_value(), base_url=base_url, id=connection_id
+        )
+    assert settings.email is not None and settings.api_token is not None
+    if "@" not in settings.email:
+        fail(f"--email {settings.email!r} is not an email address — give the Zendesk user's email", 2)
+    return Connection.from_api_token(
+        subdomain, settings.email, settings.api_token.get_secret_value(), base_url=base_url, id=connection_id
+    )
 
 
 def no_account_message() -> str:
@@ -132,102 +115,8 @@ def no_account_message() -> str:
     )
 
 
-
 # ---------------------------------------------------------------------------------------------
 # sync
-
-
-async def _validated(account: Account) -> dict[str, Any]:
-    """Check the credentials and the admin role with one quick request before anything else.
-
-    A short retry budget here makes a wrong host or a closed port fail in seconds; the sync
-    itself uses the client's full retry policy.
-    """
-    from zensync.source import ZendeskSource
-    from zensync.zendesk.client import ZendeskClient
-
-    async with ZendeskClient(
-        account.config, account.auth, max_retries=1, max_total_wait=5.0, timeout=15.0
-    ) as probe:
-        return await ZendeskSource(probe, account.config).validate()
-
-
-# How often a sync hands the C heap's free pages back to the system (see _returning_free_memory).
-TRIM_INTERVAL_SECONDS = 1.0
-
-
-def _malloc_trim() -> Callable[[], object] | None:
-    """glibc's ``malloc_trim(0)``, or None where there is none (macOS, Windows, musl)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return lambda: trim(0)
-
-
-async def _returning_free_memory(interval: float = TRIM_INTERVAL_SECONDS) -> None:
-    """Every ``interval`` seconds, give the C heap's free pages back to the system.
-
-    A sync parses megabyte pages and frees them on several threads (the event loop, the store's
-    and the downloads' worker threads, each with its own glibc arena), which leaves tens of MB
-    free but mapped inside the arenas; glibc returns only the top of each heap by itself.
-    ``malloc_trim`` returns the free pages from the middle too (a few ms, on a worker thread).
-    """
-    trim = _malloc_trim()
-    if trim is None:
-        return
-    while True:
-        await asyncio.sleep(interval)
-        await asyncio.to_thread(trim)
-
-
-async def run_sync(
-    store: Store,
-    account: Account,
-    *,
-    full: bool,
-    attachments: bool,
-    show_progress: bool = True,
-    validate: bool = True,
-) -> RunReport:
-    """Validate (unless the caller just did), then run the engine with a progress display.
-
-    On failure the partial report is shown before the error: what was stored stays stored,
-    and the next run resumes from the last committed page.
-    """
-    from zensync.source import ZendeskSource
-    from zensync.sync.engine import SyncEngine
-    from zensync.zendesk.client import ZendeskClient
-
-    if validate:
-        await _validated(account)
-    trimmer = asyncio.create_task(_returning_free_memory())
-    try:
-        async with ZendeskClient(account.config, account.auth) as client:
-            source = ZendeskSource(client, account.config)
-            with SyncProgress(err_console, enabled=show_progress) as progress:
-                engine = SyncEngine(
-                    store,
-                    source,
-                    account.connection_id,
-                    client=client,
-                    download_attachments=attachments,
-                    progress=progress,
-                )
-                try:
-                    return await engine.run(full=full)
-                except BaseException:
-                    if engine.report is not None:
-                        err_console.print(engine.report.render())
-                    raise
-    finally:
-        trimmer.cancel()
 
 
 @app.command()
@@ -296,37 +185,47 @@ def sync(
 
 
 async def _sync_command(settings: Settings, *, full: bool) -> RunReport:
-    account = account_from_settings(settings)
-    show = err_console.is_terminal
-    if account is None:
-        return await _sync_stored_connection(settings, full=full, show_progress=show)
+    """Resolve the one connection to sync (credentials given, or a stored connection) and run it."""
+    from zensync.sync.runner import check_credentials, run_sync
+
+    connection = connection_from_settings(settings)
+    if connection is None:
+        return await _sync_stored_connection(settings, full=full)
     # Credentials are checked before the database is touched: a typo creates no file.
-    await _validated(account)
+    await check_credentials(connection)
     with open_store(settings.db, must_exist=False, blob_dir=settings.blob_dir) as store:
-        check_attachment_storage(store, settings.attachments)
         err_console.print(
-            f"Syncing {account.config.zendesk_host} ({account.source}) into {describe_db(settings.db)}",
+            f"Syncing {connection.config.zendesk_host} ({connection.described}) "
+            f"into {describe_db(settings.db)}",
             markup=False,
         )
-        return await run_sync(
-            store, account, full=full, attachments=settings.attachments, show_progress=show, validate=False
-        )
+        with SyncProgress(err_console, enabled=err_console.is_terminal) as progress:
+            return await run_sync(
+                store, connection, check=False, progress=progress, **_run_options(settings, full)
+            )
 
 
-async def _sync_stored_connection(settings: Settings, *, full: bool, show_progress: bool) -> RunReport:
-    """Sync a connection made with `zensync connect` or the web page (tokens sealed in the store).
+def _run_options(settings: Settings, full: bool) -> dict[str, Any]:
+    """The options ``zensync sync`` hands the runner, the same for both kinds of connection."""
+    return {
+        "full": full,
+        "attachments": settings.attachments,
+        "exclude_closed_tickets": settings.exclude_closed_tickets,
+        "on_failure": lambda report: err_console.print(report.render()),
+        "notice": lambda text: err_console.print(f"Note: {text}", markup=False),
+    }
 
-    The connection manager refreshes OAuth tokens, persists rotated ones before use, and marks
-    the connection ``needs_reauth`` when Zendesk refuses it for good.
-    """
+
+async def _sync_stored_connection(settings: Settings, *, full: bool) -> RunReport:
+    """Sync a connection made with `zensync connect` or the web page (tokens sealed in the store)."""
     from zensync.connections import ConnectionManager
     from zensync.secret_box import SecretBox
+    from zensync.sync.runner import run_sync
 
     path = sqlite_path(settings.db)
     if path is not None and not path.exists():
         fail(no_account_message(), 2)
     with open_store(settings.db, must_exist=False, blob_dir=settings.blob_dir) as store:
-        check_attachment_storage(store, settings.attachments)
         records = store.list_connections()
         if not records:
             fail(no_account_message(), 2)
@@ -347,15 +246,14 @@ async def _sync_stored_connection(settings: Settings, *, full: bool, show_progre
             record = matching[0]
         else:
             record = records[0]
+        connection = manager.resolve(record.id)
         err_console.print(
-            f"Syncing {record.subdomain}.zendesk.com (connection {record.id!r}) "
+            f"Syncing {connection.config.zendesk_host} (connection {record.id!r}) "
             f"into {describe_db(settings.db)}",
             markup=False,
         )
-        with SyncProgress(err_console, enabled=show_progress) as progress:
-            return await manager.sync(
-                record.id, full=full, download_attachments=settings.attachments, progress=progress
-            )
+        with SyncProgress(err_console, enabled=err_console.is_terminal) as progress:
+            return await run_sync(store, connection, progress=progress, **_run_options(settings, full))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -737,55 +635,66 @@ async def _demo(db: Path, *, tickets: int, minute_seconds: float, attachments: b
         from zendesk_simulator.testing import running_simulator
     except ImportError as exc:
         fail(f"the bundled Zendesk simulator is not installed ({exc}) — run `make setup`")
+    from cryptography.fernet import Fernet
+
     from zensync.config import ZendeskConfig
+    from zensync.connections import ConnectionManager
+    from zensync.secret_box import SecretBox
     from zensync.store import Store
     from zensync.zendesk import oauth
-    from zensync.zendesk.auth import OAuthTokenAuth, TokenSet
 
     err_console.print(
         f"Starting a simulated Zendesk account ({tickets:,} tickets, Enterprise plan, "
         f"a rate-limit minute of {minute_seconds:g} s)…",
         markup=False,
     )
-    with running_simulator(
-        tickets=tickets, plan="enterprise", minute_seconds=minute_seconds, auto_consent=True
-    ) as sim:
-        config = ZendeskConfig(subdomain=sim.subdomain, base_url=sim.base_url)
-        tokens = await authorize_with_consent(sim.base_url, sim.oauth_client_id, sim.oauth_client_secret)
+    with (
+        running_simulator(
+            tickets=tickets, plan="enterprise", minute_seconds=minute_seconds, auto_consent=True
+        ) as sim,
+        Store.open(db) as store,
+    ):
+        # The demo's tokens live only as long as its simulator: a throwaway key seals them.
+        manager = ConnectionManager(store, SecretBox.from_key(Fernet.generate_key()))
+        started = manager.begin_oauth(
+            name=DEMO_MARKER_CONNECTION,
+            config=ZendeskConfig(subdomain=sim.subdomain, base_url=sim.base_url),
+            client_id=sim.oauth_client_id,
+            client_secret=sim.oauth_client_secret,
+            redirect_uri=oauth.DEFAULT_REDIRECT_URI,
+        )
+        # The same callback handling as `zensync connect` and the service's callback route.
+        record = await manager.complete_oauth(
+            await _approved_consent(started.auth_url, oauth.DEFAULT_REDIRECT_URI)
+        )
+        problem = manager.problem(record)
+        if record.status != "active":
+            fail(problem.message() if problem else f"the demo connection is {record.status}")
         err_console.print("Connected through OAuth consent (authorization code + PKCE).", markup=False)
-
-        async def keep(new: TokenSet) -> None:
-            """The demo's tokens live only as long as its simulator: nothing to persist."""
-
-        auth = OAuthTokenAuth(
-            sim.base_url + oauth.TOKEN_PATH,
-            sim.oauth_client_id,
-            sim.oauth_client_secret,
-            tokens.access_token,
-            tokens.refresh_token,
-            tokens.expires_at,
-            keep,
-            scope=tokens.scope,
-        )
-        account = Account(config=config, auth=auth, connection_id=DEMO_MARKER_CONNECTION, source="OAuth")
-        with Store.open(db) as store:
-            report = await run_sync(
-                store, account, full=True, attachments=attachments, show_progress=err_console.is_terminal
+        with SyncProgress(err_console, enabled=err_console.is_terminal) as progress:
+            report = await manager.sync(
+                record.id,
+                full=True,
+                download_attachments=attachments,
+                progress=progress,
+                on_failure=lambda partial: err_console.print(partial.render()),
             )
-            console.print(report.render())
-            truth = sim.truth()
-            # The simulator seeds known phrases (truth()["phrases"]); a comment's is the best show.
-            phrases = [p for p in truth.get("phrases") or [] if isinstance(p, dict) and p.get("phrase")]
-            comment = [p for p in phrases if p.get("type") == "comment"]
-            query = str((comment or phrases or [{"phrase": "refund"}])[0]["phrase"])
-            console.print(f"\nSample search: zensync search {json.dumps(query)} --db {db}")
-            print_hits(store.search(query, limit=5), query)
-            stored = store.counts(DEMO_MARKER_CONNECTION)
-        match = all(stored.get(t) == truth.get(t) for t in ENTITY_CHOICES)
-        console.print(
-            f"\nStored {', '.join(f'{stored[t]:,} {STREAM_LABELS[t]}' for t in ENTITY_CHOICES)}"
-            f" — {'equal to' if match else 'DIFFERENT from'} the simulator's own counts."
-        )
+        console.print(report.render())
+        truth = sim.truth()
+        # The simulator seeds known phrases (truth()["phrases"]); a comment's is the best show.
+        phrases = [p for p in truth.get("phrases") or [] if isinstance(p, dict) and p.get("phrase")]
+        comment = [p for p in phrases if p.get("type") == "comment"]
+        query = str((comment or phrases or [{"phrase": "refund"}])[0]["phrase"])
+        console.print(f"\nSample search: zensync search {json.dumps(query)} --db {db}")
+        print_hits(store.search(query, limit=5), query)
+        stored = store.counts(DEMO_MARKER_CONNECTION)
+        # Revoke the demo's grant and drop its sealed tokens (their key is gone); the data stays.
+        await manager.disconnect(record.id)
+    match = all(stored.get(t) == truth.get(t) for t in ENTITY_CHOICES)
+    console.print(
+        f"\nStored {', '.join(f'{stored[t]:,} {STREAM_LABELS[t]}' for t in ENTITY_CHOICES)}"
+        f" — {'equal to' if match else 'DIFFERENT from'} the simulator's own counts."
+    )
     console.print(
         f"\nThe copy stays in {db}: try `zensync status --db {db}` or `zensync search WORDS --db {db}`. "
         "For a real account: `zensync sync --subdomain YOURS` with ZENSYNC_EMAIL and ZENSYNC_API_TOKEN "
@@ -795,41 +704,23 @@ async def _demo(db: Path, *, tickets: int, minute_seconds: float, attachments: b
         fail("the demo's stored counts differ from the simulator's")
 
 
-async def authorize_with_consent(base_url: str, client_id: str, client_secret: str) -> Any:
-    """A real authorization-code + PKCE exchange against a server that approves consent itself.
+async def _approved_consent(auth_url: str, redirect_uri: str) -> dict[str, str]:
+    """The browser's part of consent, against a server that approves by itself.
 
     The simulator's ``auto_consent`` answers the consent URL with the redirect a browser would
-    follow after "Allow"; the code and state are read from that redirect's ``Location``, the
-    state is checked, and the code is exchanged at ``/oauth/tokens`` (api-reference.md, "OAuth
-    Tokens for Grant Types", "Authorization code grant type").
+    follow after "Allow"; its query (``code`` and ``state``, or ``error``) is what the callback
+    receives (api-reference.md, "OAuth Tokens for Grant Types", "Authorization code grant type").
     """
+    from urllib.parse import parse_qsl
+
     import httpx
 
-    from zensync.zendesk import oauth
-
-    request = oauth.start_authorization(base_url, client_id, oauth.DEFAULT_REDIRECT_URI)
     async with httpx.AsyncClient(follow_redirects=False, timeout=30.0) as http:
-        response = await http.get(request.url)
+        response = await http.get(auth_url)
     location = response.headers.get("location", "")
-    if response.status_code not in (301, 302, 303, 307) or not location.startswith(request.redirect_uri):
+    if response.status_code not in (301, 302, 303, 307) or not location.startswith(redirect_uri):
         fail(f"the simulator did not approve consent (HTTP {response.status_code}) — is auto-consent on?")
-    from urllib.parse import parse_qs
-
-    params = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    if "error" in params:
-        raise oauth.OAuthError(
-            oauth.explain(params["error"], params.get("error_description"), stage="callback")
-        )
-    if not oauth.state_matches(params.get("state", ""), request.state_hash):
-        raise oauth.OAuthError(oauth.explain("state_invalid", stage="state"))
-    return await oauth.exchange_code(
-        base_url,
-        client_id=client_id,
-        client_secret=client_secret,
-        code=params.get("code", ""),
-        redirect_uri=request.redirect_uri,
-        code_verifier=request.code_verifier,
-    )
+    return dict(parse_qsl(urlsplit(location).query))
 
 
 # ---------------------------------------------------------------------------------------------

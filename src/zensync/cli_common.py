@@ -157,6 +157,9 @@ def explain_error(exc: BaseException) -> tuple[str, int]:
         return str(exc), 1
     if isinstance(exc, OAuthError):
         return str(exc), 1
+    runner = sys.modules.get("zensync.sync.runner")
+    if runner is not None and isinstance(exc, runner.AttachmentStorageMissing):
+        return str(exc), 2
     if isinstance(exc, SyncAlreadyRunning | StoreError):
         return str(exc), 1
     # Errors of parts imported only by some commands: if the module was never imported, the
@@ -220,17 +223,6 @@ def open_store(db: str, *, must_exist: bool, blob_dir: str | None = None) -> Sto
             "or point --db / $ZENSYNC_DB at an existing one"
         )
     return Store.open(db, blob_dir=blob_dir)
-
-
-def check_attachment_storage(store: Store, attachments: bool) -> None:
-    """Downloading needs a folder for the files: SQLite has one by default, PostgreSQL does not."""
-    if attachments and not store.blobs.configured:
-        fail(
-            f"{store.describe()} keeps no files, so attachment bytes need a folder — pass --blob-dir DIR "
-            "($ZENSYNC_BLOB_DIR), or --no-attachments to keep attachment metadata only",
-            2,
-        )
-
 
 
 # ---------------------------------------------------------------------------------------------

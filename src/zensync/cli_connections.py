@@ -96,8 +96,12 @@ def connect(
         bool, typer.Option("--no-browser", help="Print the consent URL instead of opening it.")
     ] = False,
     exclude_closed_tickets: Annotated[
-        bool, typer.Option("--exclude-closed-tickets", help="Skip closed tickets when syncing.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--exclude-closed-tickets/--include-closed-tickets",
+            help="Skip closed tickets when syncing (default: off; connecting again keeps the setting).",
+        ),
+    ] = None,
     timeout: Annotated[
         float, typer.Option(help="Seconds to wait for consent.", min=5)
     ] = CONNECT_TIMEOUT_SECONDS,
@@ -112,11 +116,7 @@ def connect(
             fail("--subdomain is required: the part before .zendesk.com, e.g. --subdomain mycompany", 2)
         from zensync.config import ZendeskConfig
 
-        config = ZendeskConfig(
-            subdomain=settings.subdomain,
-            exclude_closed_tickets=exclude_closed_tickets,
-            base_url=settings.base_url,
-        )
+        config = ZendeskConfig(subdomain=settings.subdomain, base_url=settings.base_url)
         for notice in config.notices:
             err_console.print(notice, markup=False)
         with _manager(settings.db, must_exist=False) as manager:
@@ -125,7 +125,13 @@ def connect(
                     fail("give either --api-token or --client-id/--client-secret, not both", 2)
                 email, _, token = api_token.partition("/")
                 record = asyncio.run(
-                    manager.connect_api_token(name=name, config=config, email=email, api_token=token)
+                    manager.connect_api_token(
+                        name=name,
+                        config=config,
+                        email=email,
+                        api_token=token,
+                        exclude_closed_tickets=exclude_closed_tickets,
+                    )
                 )
                 who = json.loads(record.status_detail or "{}").get("user") or {}
                 err_console.print(
@@ -157,6 +163,7 @@ def connect(
                     callback_path=path,
                     open_browser=not no_browser,
                     wait_seconds=timeout,
+                    exclude_closed_tickets=exclude_closed_tickets,
                 )
             )
 
@@ -190,6 +197,7 @@ async def _oauth_connect(
     callback_path: str,
     open_browser: bool,
     wait_seconds: float,
+    exclude_closed_tickets: bool | None,
 ) -> None:
     import uvicorn
     from starlette.applications import Starlette
@@ -207,6 +215,7 @@ async def _oauth_connect(
         client_secret=client_secret,
         redirect_uri=redirect_uri,
         reconnect=True,
+        exclude_closed_tickets=exclude_closed_tickets,
     )
     connection_id = started.connection.id
     outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

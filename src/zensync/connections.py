@@ -14,10 +14,13 @@ What is stored, and how:
   the PKCE verifier and the client credentials to exchange the code with. A reconnect's new
   client secret waits there, so the credentials in use are replaced only once consent succeeded.
 
-Zendesk rotates refresh tokens: a refresh invalidates the old pair. :meth:`ConnectionManager.auth_for`
-therefore hands :class:`~zensync.zendesk.auth.OAuthTokenAuth` an ``on_tokens`` callback that
-writes the new sealed pair in one UPDATE (one transaction) before the new access token is used.
-A refresh that fails for good marks the connection ``needs_reauth``; its data is kept.
+The manager keeps credentials and consent only. Syncing is :mod:`zensync.sync.runner`'s:
+:meth:`ConnectionManager.resolve` turns a stored connection into the runner's
+:class:`~zensync.sync.runner.Connection` with the manager as its ``keeper``. Zendesk rotates
+refresh tokens (a refresh invalidates the old pair), so the runner hands each new pair to
+:meth:`ConnectionManager.save_tokens`, which writes it sealed in one UPDATE before the new
+access token is used; a refresh that fails for good comes back as
+:meth:`ConnectionManager.mark_needs_reauth` (the data is kept).
 """
 
 from __future__ import annotations
@@ -36,10 +39,10 @@ import httpx
 from zensync.config import ZendeskConfig
 from zensync.secret_box import SecretBox
 from zensync.store import ConnectionNotFound, ConnectionRecord, RunRecord, Store, StoreError
-from zensync.sync.engine import SyncEngine
 from zensync.sync.report import RunReport
+from zensync.sync.runner import Connection, OAuthGrant, check_credentials, run_sync
 from zensync.zendesk import account, oauth
-from zensync.zendesk.auth import ApiTokenAuth, OAuthTokenAuth, TokenSet, ZendeskAuth
+from zensync.zendesk.auth import ApiTokenAuth, TokenSet
 from zensync.zendesk.client import ZendeskClient
 from zensync.zendesk.errors import TokenRefreshError, ZendeskError
 from zensync.zendesk.oauth import AuthorizationRequest, Explanation, OAuthError
@@ -275,11 +278,14 @@ class ConnectionManager:
         redirect_uri: str,
         reconnect: bool = False,
         sync_interval_seconds: int | None = None,
+        exclude_closed_tickets: bool | None = None,
     ) -> StartedAuthorization:
         """Create a ``pending_auth`` connection (or, with ``reconnect``, reuse one) and a consent request.
 
         A second connection under an existing name is refused (409) unless ``reconnect``: then
-        the same account is re-authorized and its data and cursor are kept.
+        the same account is re-authorized and its data, cursor and settings are kept.
+        ``exclude_closed_tickets`` changes the "skip closed tickets" setting when given; when
+        None, a new connection takes ``config``'s and an existing one keeps its own.
         """
         client_id = client_id.strip()
         client_secret = client_secret.strip()
@@ -324,8 +330,11 @@ class ConnectionManager:
                     connection_id=connection_id,
                 )
             changes: dict[str, Any] = {}
-            if existing.exclude_closed_tickets != config.exclude_closed_tickets:
-                changes["exclude_closed_tickets"] = config.exclude_closed_tickets
+            if (
+                exclude_closed_tickets is not None
+                and existing.exclude_closed_tickets != exclude_closed_tickets
+            ):
+                changes["exclude_closed_tickets"] = exclude_closed_tickets
             if existing.status == "pending_auth" or existing.auth_kind != "oauth":
                 # Nothing usable yet: the new client credentials may replace the old at once.
                 changes.update(
@@ -347,7 +356,7 @@ class ConnectionManager:
             name=display,
             subdomain=config.subdomain,
             base_url=base_url,
-            exclude_closed_tickets=config.exclude_closed_tickets,
+            exclude_closed_tickets=_chosen(exclude_closed_tickets, config.exclude_closed_tickets),
             auth_kind="oauth",
             client_id=client_id,
             secrets_encrypted=self.secrets.encrypt(StoredSecrets(client_secret=client_secret).to_json()),
@@ -472,17 +481,20 @@ class ConnectionManager:
             raise fail(exc.explanation, exc.status_code) from None
 
         user = await self._whoami(
-            config,
-            OAuthTokenAuth(
-                token_url=config.api_base + oauth.TOKEN_PATH,
-                client_id=payload["client_id"],
-                client_secret=payload["client_secret"],
-                access_token=tokens.access_token,
-                refresh_token=tokens.refresh_token,
-                expires_at=tokens.expires_at,
-                on_tokens=self._saver(record.id),
-                refresh_expires_at=tokens.refresh_expires_at,
-            ),
+            Connection.from_oauth(
+                record.id,
+                config,
+                OAuthGrant(
+                    client_id=payload["client_id"],
+                    client_secret=payload["client_secret"],
+                    access_token=tokens.access_token,
+                    refresh_token=tokens.refresh_token,
+                    expires_at=tokens.expires_at,
+                    refresh_expires_at=tokens.refresh_expires_at,
+                    scope=tokens.scope,
+                ),
+                keeper=None,  # just issued: stored below, together with the connecting user
+            )
         )
         stored = StoredSecrets(
             client_secret=payload["client_secret"],
@@ -502,11 +514,10 @@ class ConnectionManager:
             status_detail=ConnectionDetail(redirect_uri=redirect_uri, problem=problem, user=user).to_json(),
         )
 
-    async def _whoami(self, config: ZendeskConfig, auth: ZendeskAuth) -> dict[str, Any] | None:
+    async def _whoami(self, connection: Connection) -> dict[str, Any] | None:
         """The consenting user (``users/me``), or None when Zendesk cannot say right now."""
         try:
-            async with ZendeskClient(config, auth, transport=self.transport, max_retries=2) as client:
-                me = await account.connecting_user(client)
+            me = await check_credentials(connection, require_admin=False, transport=self.transport)
         except ZendeskError as exc:
             log.warning("could not read the connecting user: %s", exc)
             return None
@@ -547,8 +558,12 @@ class ConnectionManager:
         email: str,
         api_token: str,
         sync_interval_seconds: int | None = None,
+        exclude_closed_tickets: bool | None = None,
     ) -> ConnectionRecord:
         """The secondary path: ``{email}/token`` + API token, checked against ``users/me`` first.
+
+        Connecting an existing connection again replaces its credentials and keeps its settings
+        (``exclude_closed_tickets`` as in :meth:`begin_oauth`).
 
         API tokens are being retired by Zendesk (none created after 2026-10-27, all deactivated
         2027-04-30: ../shared/zendesk/README.md), so OAuth stays the recommended way.
@@ -578,10 +593,12 @@ class ConnectionManager:
             base_url=base_url,
         )
         try:
-            async with ZendeskClient(
-                check_config, ApiTokenAuth(email, api_token), transport=self.transport, max_retries=2
-            ) as client:
-                user = account.require_admin(await account.connecting_user(client))
+            user = await check_credentials(
+                Connection.from_api_token(
+                    check_config.subdomain, email, api_token, base_url=check_config.base_url
+                ),
+                transport=self.transport,
+            )
         except ZendeskError as exc:
             raise ConnectionProblem(str(exc), status=422, field="api_token") from exc
         sealed = self.secrets.encrypt(StoredSecrets(email=email, api_token=api_token).to_json())
@@ -596,14 +613,14 @@ class ConnectionManager:
                 token_expires_at=None,
                 status="active",
                 status_detail=detail,
-                exclude_closed_tickets=config.exclude_closed_tickets,
+                exclude_closed_tickets=_chosen(exclude_closed_tickets, existing.exclude_closed_tickets),
             )
         return self.store.create_connection(
             id=connection_id,
             name=display,
             subdomain=config.subdomain,
             base_url=base_url,
-            exclude_closed_tickets=config.exclude_closed_tickets,
+            exclude_closed_tickets=_chosen(exclude_closed_tickets, config.exclude_closed_tickets),
             auth_kind="api_token",
             secrets_encrypted=sealed,
             status="active",
@@ -613,39 +630,36 @@ class ConnectionManager:
 
     # ------------------------------------------------------------------------------ using
 
-    def _saver(self, connection_id: str) -> Callable[[TokenSet], Any]:
-        """The ``on_tokens`` callback: persist a rotated pair before it is used.
+    async def save_tokens(self, connection_id: str, tokens: TokenSet) -> None:
+        """Persist a rotated OAuth pair before it is used (the runner's ``CredentialKeeper``).
 
         The new pair and its expiry go into the row in one UPDATE, so a crash leaves either the
         old pair (already invalid at Zendesk: the connection then needs re-authorization) or
         the new one — never half of each.
         """
+        record = self.get(connection_id)
+        current = self._secrets_of(record)
+        rotated = StoredSecrets(
+            client_secret=current.client_secret,
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token or current.refresh_token,
+            refresh_expires_at=(
+                tokens.refresh_expires_at.isoformat()
+                if tokens.refresh_expires_at
+                else current.refresh_expires_at
+            ),
+            scope=tokens.scope or current.scope,
+        )
+        self.store.update_connection(
+            connection_id,
+            secrets_encrypted=self.secrets.encrypt(rotated.to_json()),
+            token_expires_at=tokens.expires_at,
+        )
+        log.info("stored the rotated OAuth tokens of connection %s", connection_id)
 
-        async def save(tokens: TokenSet) -> None:
-            record = self.get(connection_id)
-            current = self._secrets_of(record)
-            rotated = StoredSecrets(
-                client_secret=current.client_secret,
-                access_token=tokens.access_token,
-                refresh_token=tokens.refresh_token or current.refresh_token,
-                refresh_expires_at=(
-                    tokens.refresh_expires_at.isoformat()
-                    if tokens.refresh_expires_at
-                    else current.refresh_expires_at
-                ),
-                scope=tokens.scope or current.scope,
-            )
-            self.store.update_connection(
-                connection_id,
-                secrets_encrypted=self.secrets.encrypt(rotated.to_json()),
-                token_expires_at=tokens.expires_at,
-            )
-            log.info("stored the rotated OAuth tokens of connection %s", connection_id)
-
-        return save
-
-    def auth_for(self, record: ConnectionRecord) -> ZendeskAuth:
-        """Credentials for requests on behalf of this connection."""
+    def connection(self, record: ConnectionRecord) -> Connection:
+        """The stored connection as the runner's :class:`Connection`, whatever its status
+        (revocation uses it too); rotated tokens and ``needs_reauth`` come back here."""
         if record.status == "pending_auth":
             raise ConnectionProblem(
                 f"Connection {record.id!r} is waiting for consent on Zendesk: finish it from the connection "
@@ -654,6 +668,7 @@ class ConnectionManager:
                 connection_id=record.id,
             )
         stored = self._secrets_of(record)
+        config = self.config_for(record)
         if record.auth_kind == "api_token":
             if not stored.email or not stored.api_token:
                 raise ConnectionProblem(
@@ -661,47 +676,35 @@ class ConnectionManager:
                     status=409,
                     connection_id=record.id,
                 )
-            return ApiTokenAuth(stored.email, stored.api_token)
+            return Connection(
+                id=record.id,
+                config=config,
+                auth=ApiTokenAuth(stored.email, stored.api_token),
+                described=f"API token of {stored.email}",
+                keeper=self,
+            )
         if not stored.access_token or not record.client_id:
             raise ConnectionProblem(
                 f"Connection {record.id!r} has no token stored: reconnect it.",
                 status=409,
                 connection_id=record.id,
             )
-        config = self.config_for(record)
-        refresh_at = datetime.fromisoformat(stored.refresh_expires_at) if stored.refresh_expires_at else None
-        return OAuthTokenAuth(
-            token_url=config.api_base + oauth.TOKEN_PATH,
+        grant = OAuthGrant(
             client_id=record.client_id,
             client_secret=stored.client_secret,
             access_token=stored.access_token,
             refresh_token=stored.refresh_token,
             expires_at=_utc(record.token_expires_at),
-            on_tokens=self._saver(record.id),
-            refresh_expires_at=refresh_at,
+            refresh_expires_at=(
+                datetime.fromisoformat(stored.refresh_expires_at) if stored.refresh_expires_at else None
+            ),
             scope=stored.scope,
         )
+        return Connection.from_oauth(record.id, config, grant, keeper=self)
 
-    def client_for(self, record: ConnectionRecord) -> ZendeskClient:
-        return ZendeskClient(
-            self.config_for(record), self.auth_for(record), transport=self.transport, **self.client_options
-        )
-
-    async def sync(
-        self,
-        connection_id: str,
-        *,
-        full: bool = False,
-        download_attachments: bool = False,
-        progress: Callable[[str, Any], None] | None = None,
-    ) -> RunReport:
-        """Run one sync of the connection; a lasting credential failure marks it ``needs_reauth``.
-
-        Raises what the engine raises (``SyncAlreadyRunning`` when one is running elsewhere).
-        """
-        from zensync.source import ZendeskSource
-
-        record = self.get(connection_id)
+    def resolve(self, id_or_name: str) -> Connection:
+        """A connection that can sync now; :class:`ConnectionProblem` (409) says why not."""
+        record = self.get(id_or_name)
         if record.status != "active":
             problem = self.problem(record)
             raise ConnectionProblem(
@@ -710,24 +713,32 @@ class ConnectionManager:
                 status=409,
                 connection_id=record.id,
             )
-        config = self.config_for(record)
-        async with self.client_for(record) as client:
-            engine = SyncEngine(
-                self.store,
-                ZendeskSource(client, config),
-                record.id,
-                client=client,
-                download_attachments=download_attachments and self.store.blobs.configured,
-                progress=progress,
-            )
-            try:
-                return await engine.run(full=full)
-            except ZendeskError as exc:
-                explanation = oauth.explain_refresh_failure(exc)
-                if explanation is not None and explanation.needs_reauth:
-                    self.mark_needs_reauth(record.id, explanation)
-                    log.warning("connection %s needs re-authorization: %s", record.id, explanation.title)
-                raise
+        return self.connection(record)
+
+    async def sync(
+        self,
+        connection_id: str,
+        *,
+        full: bool = False,
+        download_attachments: bool | None = None,
+        exclude_closed_tickets: bool | None = None,
+        progress: Callable[[str, Any], None] | None = None,
+        on_failure: Callable[[RunReport], None] | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> RunReport:
+        """Run one sync of the stored connection with :func:`zensync.sync.runner.run_sync`."""
+        return await run_sync(
+            self.store,
+            self.resolve(connection_id),
+            full=full,
+            attachments=download_attachments,
+            exclude_closed_tickets=exclude_closed_tickets,
+            progress=progress,
+            on_failure=on_failure,
+            notice=notice,
+            transport=self.transport,
+            client_options=self.client_options,
+        )
 
     # ------------------------------------------------------------------------------ removing
 
@@ -741,7 +752,10 @@ class ConnectionManager:
         revoked, revoke_error = False, None
         if record.status != "pending_auth" and record.auth_kind == "oauth" and record.secrets_encrypted:
             try:
-                async with self.client_for(record) as client:
+                connection = self.connection(record)
+                async with ZendeskClient(
+                    connection.config, connection.auth, transport=self.transport, **self.client_options
+                ) as client:
                     await client.request_json("DELETE", oauth.REVOKE_PATH)
                 revoked = True
             except ZendeskError as exc:
@@ -756,6 +770,10 @@ class ConnectionManager:
         except StoreError as exc:
             raise ConnectionProblem(str(exc), status=500) from exc
         return DisconnectResult(record.id, revoked=revoked, purged=purge, revoke_error=revoke_error)
+
+
+def _chosen(given: bool | None, otherwise: bool) -> bool:
+    return otherwise if given is None else given
 
 
 def _not_admin(user: Mapping[str, Any]) -> Explanation | None:

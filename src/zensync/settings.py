@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     access_token: SecretStr | None = None
     connection: str | None = Field(None, description="Name of a stored connection")
-    exclude_closed_tickets: bool = False
+    exclude_closed_tickets: bool | None = Field(None, description="None: the connection's own setting")
     attachments: bool = True
     blob_dir: str | None = Field(None, description="Attachment files (default: <db file>.blobs for SQLite)")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import typer
 
-from zensync import cli
 from zensync.cli import cursor_state
 from zensync.cli_common import CliError, check_types, describe_db, explain_error, sqlite_path
+from zensync.sync import runner
 
 
 def test_describe_db_hides_a_password() -> None:
@@ -60,15 +60,15 @@ def test_unexpected_errors_point_to_verbose() -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_malloc_trim_is_found_and_runs_on_linux() -> None:
-    trim = cli._malloc_trim()
+    trim = runner._malloc_trim()
     assert trim is not None
     assert trim() in (0, 1)
 
 
 async def test_free_memory_is_returned_periodically_until_cancelled(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(cli, "_malloc_trim", lambda: lambda: calls.append(1))
-    task = asyncio.create_task(cli._returning_free_memory(0.01))
+    monkeypatch.setattr(runner, "_malloc_trim", lambda: lambda: calls.append(1))
+    task = asyncio.create_task(runner._returning_free_memory(0.01))
     await asyncio.sleep(0.1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -77,5 +77,5 @@ async def test_free_memory_is_returned_periodically_until_cancelled(monkeypatch:
 
 
 async def test_without_malloc_trim_the_task_ends_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "_malloc_trim", lambda: None)
-    await asyncio.wait_for(cli._returning_free_memory(0.01), timeout=1)
+    monkeypatch.setattr(runner, "_malloc_trim", lambda: None)
+    await asyncio.wait_for(runner._returning_free_memory(0.01), timeout=1)

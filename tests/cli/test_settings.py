@@ -22,7 +22,7 @@ def test_defaults_without_file_or_env(tmp_path: Path) -> None:
     settings = load_settings({}, cwd=tmp_path)
     assert settings.db == "zensync.db"
     assert settings.attachments is True
-    assert settings.exclude_closed_tickets is False
+    assert settings.exclude_closed_tickets is None  # not given: a stored connection keeps its own
     assert settings.subdomain is None
 
 

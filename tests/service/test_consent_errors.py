@@ -48,6 +48,6 @@ async def test_refused_callbacks_carry_the_connection_id(tmp_path: Path) -> None
         assert forged.value.connection_id is None
 
         with pytest.raises(ConnectionProblem) as pending:
-            manager.auth_for(manager.get("acme"))
+            manager.resolve("acme")
         assert pending.value.connection_id == "acme"
         assert pending.value.status == 409

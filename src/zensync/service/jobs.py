@@ -113,8 +113,10 @@ class SyncJobs:
 
     async def _run(self, connection_id: str, full: bool) -> None:
         try:
+            # Attachment bytes where the store keeps files (a PostgreSQL store without a blob
+            # folder keeps metadata only); never when the service was told not to.
             report = await self.manager.sync(
-                connection_id, full=full, download_attachments=self.download_attachments
+                connection_id, full=full, download_attachments=None if self.download_attachments else False
             )
             log.info("%s", report.summary())
         except asyncio.CancelledError:
