@@ -24,6 +24,11 @@ def test_demo_end_to_end_into_a_fresh_directory(cli: Any, tmp_path: Path) -> Non
     assert data["entities"]["ticket"] == 60
     assert all(data["entities"][t] > 0 for t in ENTITY_TYPES)
     assert [c["id"] for c in data["connections"]] == ["demo"]
+    with_bytes, files_exist = attachments_with_bytes(db)
+    assert with_bytes > 0 and files_exist
+    # The demo connected through the same consent handling as `zensync connect`, then revoked
+    # its grant and dropped the sealed tokens (their throwaway key is gone); the data stays.
+    assert data["connections"][0]["auth_kind"] is None
 
     # A second demo replaces its own earlier database.
     again = cli.run(
@@ -32,6 +37,17 @@ def test_demo_end_to_end_into_a_fresh_directory(cli: Any, tmp_path: Path) -> Non
     assert again.code == 0, again.stderr
     runs = cli.run("status", "--json", cwd=tmp_path).json()["runs"]
     assert len(runs) == 1 and runs[0]["mode"] == "full"
+    with_bytes, _ = attachments_with_bytes(db)
+    assert with_bytes == 0, "--no-attachments reached the run: metadata only"
+
+
+def attachments_with_bytes(db: Path) -> tuple[int, bool]:
+    """How many stored attachments have their bytes, and whether each such file exists."""
+    from zensync.store import Store
+
+    with Store.open(db) as store:
+        shas = [a.content_sha256 for a in store.iter_entities("demo", "attachment") if a.content_sha256]
+        return len(shas), all(store.has_blob(sha) for sha in shas)
 
 
 def test_demo_refuses_to_overwrite_a_real_database(synced_db: Path, cli: Any, tmp_path: Path) -> None:
