@@ -298,14 +298,18 @@ class Store:
         is_attachment = entity_type == "attachment"
         ids = list(entities)
         stored: dict[int, tuple[str, str | None]] = {}
+        seen_this_run: set[int] = set()
         columns: list[sa.ColumnElement[Any]] = [table.c.id, table.c.content_hash]
         columns.append(table.c.content_sha256 if is_attachment else sa.null())
+        columns.append(table.c.last_seen_run)
         for chunk in self._chunks(ids):
             query = sa.select(*columns).where(
                 table.c.connection_id == connection_id, self._in(table.c.id, chunk)
             )
             for row in conn.execute(query):
                 stored[int(row[0])] = (row[1], row[2])
+                if run_id is not None and row[3] == run_id:
+                    seen_this_run.add(int(row[0]))
         changed: list[dict[str, Any]] = []
         unchanged: list[int] = []
         for object_id, entity in entities.items():
@@ -317,7 +321,10 @@ class Store:
             if same and is_attachment:
                 same = entity.content_sha256 == previous[1]  # type: ignore[attr-defined,index]
             if same:
-                unchanged.append(object_id)
+                # Seen earlier in this run and still equal (a source may re-emit, e.g. a first
+                # run's ticket survey and its re-read): counted then, not again as "unchanged".
+                if object_id not in seen_this_run:
+                    unchanged.append(object_id)
                 continue
             if previous is None:
                 counts[entity_type].inserted += 1
