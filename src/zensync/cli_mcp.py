@@ -49,7 +49,7 @@ def mcp(
 
     import anyio
 
-    from zensync.cli import open_store, reporting_errors
+    from zensync.cli_common import open_store, reporting_errors
     from zensync.settings import load_settings
 
     with reporting_errors(verbose):
@@ -85,7 +85,7 @@ def mcp_access(
     """Show or set what AI agents may read of one connection: everything, or public comments only."""
     from pathlib import Path
 
-    from zensync.cli import console, fail, open_store, reporting_errors
+    from zensync.cli_common import console, fail, open_store, reporting_errors
     from zensync.settings import load_settings
 
     with reporting_errors(verbose):
