@@ -134,7 +134,9 @@ tickets = sa.Table(
     *_bookkeeping_columns(),
     sa.Index("ix_tickets_status", "connection_id", "status"),
     sa.Index("ix_tickets_updated_at", "connection_id", "updated_at"),
-    sa.Index("ix_tickets_requester", "connection_id", "requester_id"),
+    sa.Index("ix_tickets_requester", "connection_id", "requester_id", "updated_at"),
+    sa.Index("ix_tickets_assignee", "connection_id", "assignee_id", "updated_at"),
+    sa.Index("ix_tickets_organization", "connection_id", "organization_id", "updated_at"),
 )
 
 comments = sa.Table(
