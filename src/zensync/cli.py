@@ -548,7 +548,19 @@ def serve(
             envvar="ZENSYNC_API_KEY",
             show_envvar=True,
             help="Key every endpoint but the OAuth callback requires (16+ characters; prefer the "
-            "environment variable: options show in `ps`). Required beyond loopback.",
+            "environment variable: options show in `ps`; `-` reads standard input). Required beyond "
+            "loopback.",
+        ),
+    ] = None,
+    api_key_file: Annotated[
+        Path | None, typer.Option(help="Read the API key from this file's first line.")
+    ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another host name the service answers to (a public name behind a proxy, a LAN "
+            "address); repeatable [env ZENSYNC_ALLOWED_HOSTS, comma-separated]. Loopback names, the "
+            "listening address and the redirect URI's host are always accepted.",
         ),
     ] = None,
     mcp_public_only: Annotated[
@@ -560,7 +572,10 @@ def serve(
     """Run the web service: source-connections API, OAuth callback, scheduled syncs, search page, MCP."""
     with reporting_errors(verbose):
         settings = load_settings({"db": db, "base_url": zendesk_base_url}, config_file=config)
+        from zensync.cli_secrets import read_secret
         from zensync.service.app import ServiceSettings, run
+
+        api_key = read_secret(api_key, file=api_key_file, option="--api-key", env="ZENSYNC_API_KEY")
 
         service_settings = ServiceSettings(
             db=settings.db,
@@ -571,6 +586,7 @@ def serve(
             download_attachments=settings.attachments,
             mcp_public_only=mcp_public_only,
             **({"api_key": SecretStr(api_key)} if api_key else {}),
+            **({"allowed_hosts": allowed_host} if allowed_host else {}),
         )
         run(service_settings, log_level="debug" if verbose else "info")
 

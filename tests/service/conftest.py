@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html.parser
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -74,6 +75,28 @@ class Service:
             if time.monotonic() > deadline:
                 raise AssertionError(f"sync of {connection_id} still running after {timeout} s: {data}")
             time.sleep(0.25)
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def form_token(http: httpx.Client, page: str = "/login") -> str:
+    """The web form token, as the browser gets it: load a page with a form (sets the cookie)."""
+    answer = http.get(page, headers={"Accept": "text/html"})
+    found = CSRF_INPUT.search(answer.text)
+    assert found, f"no csrf_token field on {page}: {answer.status_code} {answer.text[:200]}"
+    return found.group(1)
+
+
+def _post_form(http: httpx.Client, url: str, data: dict[str, Any], page: str = "/login") -> httpx.Response:
+    """POST a web form the way the service's own page does: with its token."""
+    return http.post(url, data={**data, "csrf_token": form_token(http, page)})
+
+
+@pytest.fixture(scope="session")
+def post_form() -> Callable[..., httpx.Response]:
+    """``post_form(http, url, data)``: submit a web form with the token its page carries."""
+    return _post_form
 
 
 class _FormParser(html.parser.HTMLParser):

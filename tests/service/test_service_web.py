@@ -29,10 +29,13 @@ def test_home_page_has_the_form_and_the_setup_steps(http: httpx.Client, service:
     assert http.get("/static/style.css").status_code == 200
 
 
-def test_form_reads_a_pasted_host_and_goes_straight_to_consent(http: httpx.Client, sim: Any) -> None:
-    sent = http.post(
+def test_form_reads_a_pasted_host_and_goes_straight_to_consent(
+    http: httpx.Client, sim: Any, post_form: Any
+) -> None:
+    sent = post_form(
+        http,
         "/connections",
-        data={
+        {
             "subdomain": f"{sim.subdomain}.zendesk.com",
             "client_id": "zensync",
             "client_secret": "s3cret",
@@ -46,8 +49,8 @@ def test_form_reads_a_pasted_host_and_goes_straight_to_consent(http: httpx.Clien
     assert view["config"] == {"subdomain": sim.subdomain, "exclude_closed_tickets": True}
 
 
-def test_form_errors_name_the_field(http: httpx.Client) -> None:
-    page = http.post("/connections", data={"subdomain": "my company", "client_id": "", "client_secret": "x"})
+def test_form_errors_name_the_field(http: httpx.Client, post_form: Any) -> None:
+    page = post_form(http, "/connections", {"subdomain": "my company", "client_id": "", "client_secret": "x"})
     assert page.status_code == 422
     assert "contains spaces" in page.text
     assert "Unique identifier" in page.text
@@ -55,14 +58,14 @@ def test_form_errors_name_the_field(http: httpx.Client) -> None:
 
 
 def test_pending_connection_page_shows_the_checklist_and_continues_to_zendesk(
-    http: httpx.Client, sim: Any, new_connection: Any
+    http: httpx.Client, sim: Any, new_connection: Any, post_form: Any
 ) -> None:
     new_connection("Waiting")
     page = http.get("/connections/waiting")
     assert page.status_code == 200
     assert "Invalid Authorization Request" in page.text
     assert "Continue to Zendesk" in page.text
-    go = http.post("/connections/waiting/authorize", data={})
+    go = post_form(http, "/connections/waiting/authorize", {})
     assert go.status_code == 303 and go.headers["location"].startswith(sim.base_url)
 
 
@@ -104,7 +107,7 @@ def test_redirect_mismatch_is_shown_side_by_side(
 
 
 def test_api_key_guards_everything_but_the_callback(
-    sim: Any, serve_service: Any, tmp_path_factory: pytest.TempPathFactory
+    sim: Any, serve_service: Any, tmp_path_factory: pytest.TempPathFactory, post_form: Any
 ) -> None:
     settings = ServiceSettings(
         db=str(tmp_path_factory.mktemp("keyed") / "zensync.db"),
@@ -127,9 +130,9 @@ def test_api_key_guards_everything_but_the_callback(
             assert callback.status_code == 400 and "Unknown consent request" in callback.text
             to_login = anonymous.get("/", headers={"Accept": "text/html"})
             assert to_login.status_code == 303 and to_login.headers["location"].startswith("/login")
-            bad = anonymous.post("/login", data={"api_key": "wrong", "next": "/"})
+            bad = post_form(anonymous, "/login", {"api_key": "wrong", "next": "/"})
             assert bad.status_code == 401
-            good = anonymous.post("/login", data={"api_key": API_KEY, "next": "//evil.example/"})
+            good = post_form(anonymous, "/login", {"api_key": API_KEY, "next": "//evil.example/"})
             assert good.status_code == 303 and good.headers["location"] == "/"
             cookie = good.cookies.get("zensync_session")
             assert cookie and API_KEY not in cookie

@@ -44,6 +44,16 @@ from zensync.secret_box import SecretBox
 from zensync.service.deps import COOKIE_NAME, session_token, state_of, wants_html
 from zensync.service.jobs import AlreadySyncing, SyncJobs
 from zensync.service.routes import api, web
+from zensync.service.security import (
+    CSRF_FIELD,
+    BodyLimit,
+    CsrfCookie,
+    CsrfRefused,
+    CsrfTokens,
+    SameOriginWrites,
+    TrustedHosts,
+    csrf_token,
+)
 from zensync.service.state import ENV_API_KEY, ServiceConfigError, ServiceSettings, ServiceState
 from zensync.service.state import _is_loopback as is_loopback
 from zensync.store import Store
@@ -136,7 +146,10 @@ def create_app(
     templates.env.filters["sentence"] = lambda text: (text[:1].upper() + text[1:]) if text else text
     # SearchHit.snippet is escaped by the store, with only <mark> tags added around matches.
     templates.env.filters["highlight"] = lambda html: Markup(html)  # noqa: S704
+    templates.env.globals["csrf_token"] = csrf_token
+    templates.env.globals["csrf_field"] = CSRF_FIELD
     app.state.zensync = ServiceState(settings, the_store, manager, jobs, templates)
+    app.state.csrf_tokens = CsrfTokens()
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
@@ -153,6 +166,7 @@ def create_app(
     _install_errors(app)
     if settings.api_key is not None:
         _install_api_key(app, settings.api_key)
+    _install_security(app, settings)
     _redact_access_log()
     return app
 
@@ -167,6 +181,18 @@ def _mcp_transport_security(host: str) -> TransportSecuritySettings:
         allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"],
         allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
     )
+
+
+def _install_security(app: FastAPI, settings: ServiceSettings) -> None:
+    """The middlewares of :mod:`zensync.service.security`; the last added runs first.
+
+    They wrap everything, mounted apps included: hosts are checked before anything else, then
+    the body size, then where a write comes from; the API key (if any) is checked after them.
+    """
+    app.add_middleware(CsrfCookie)
+    app.add_middleware(SameOriginWrites, own_origins=settings.own_origins)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(TrustedHosts, hosts=settings.trusted_hosts)
 
 
 def run(settings: ServiceSettings, *, log_level: str = "info") -> None:
@@ -200,6 +226,20 @@ def _install_errors(app: FastAPI) -> None:
                 status_code=exc.status,
             )
         return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=exc.status)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, exc: CsrfRefused) -> Response:
+        if wants_html(request):
+            explanation = Explanation(
+                kind="csrf", title="Submit that form again", cause=str(exc), fixes=("Reload the page.",)
+            )
+            return state_of(request).templates.TemplateResponse(
+                request,
+                "oauth_error.html",
+                {"explanation": explanation, "connection": None},
+                status_code=403,
+            )
+        return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(AlreadySyncing)
     async def _busy(request: Request, exc: AlreadySyncing) -> Response:

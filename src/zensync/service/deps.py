@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from pydantic import SecretStr
 
 from zensync.service.state import ServiceState
@@ -20,6 +20,7 @@ def state_of(request: Request) -> ServiceState:
 
 
 State = Annotated[ServiceState, Depends(state_of)]
+ConnectionId = Annotated[str, Path(max_length=200, description="The connection's id")]
 
 
 def wants_html(request: Request) -> bool:

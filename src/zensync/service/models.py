@@ -18,6 +18,10 @@ from zensync.store import ConnectionRecord, RunRecord, SearchHit
 from zensync.zendesk.oauth import Explanation
 
 ENTITY_TYPE_NAMES = ("ticket", "comment", "user", "organization", "attachment")
+CLIENT_ID_MAX = 255
+"""Zendesk's OAuth client identifiers are short slugs; a secret is 64 hex characters."""
+CLIENT_SECRET_MAX = 512
+SYNC_INTERVAL_MAX = 30 * 86400
 
 
 class _Strict(BaseModel):
@@ -26,6 +30,7 @@ class _Strict(BaseModel):
 
 class ConnectionConfigIn(_Strict):
     subdomain: str = Field(
+        max_length=253,
         description="The account's subdomain: 'mycompany' for https://mycompany.zendesk.com",
         examples=["acme"],
     )
@@ -49,11 +54,14 @@ class ConnectionConfigIn(_Strict):
 class OAuthClientIn(_Strict):
     client_id: str = Field(
         min_length=1,
+        max_length=CLIENT_ID_MAX,
         description="The Unique identifier of your OAuth client (Admin Center > Apps and integrations > "
         "APIs > OAuth Clients)",
     )
     client_secret: SecretStr = Field(
-        min_length=1, description="The client's Secret. Stored encrypted; never returned."
+        min_length=1,
+        max_length=CLIENT_SECRET_MAX,
+        description="The client's Secret. Stored encrypted; never returned.",
     )
 
 
@@ -63,15 +71,18 @@ class CreateConnectionIn(_Strict):
     config: ConnectionConfigIn
     auth: OAuthClientIn
     sync_interval_seconds: int | None = Field(
-        None, ge=60, description="Seconds between scheduled incremental syncs (default: the service's)"
+        None,
+        ge=60,
+        le=SYNC_INTERVAL_MAX,
+        description="Seconds between scheduled incremental syncs (default: the service's)",
     )
 
 
 class AuthorizeIn(_Strict):
     """Re-authorize an existing connection, optionally with new client credentials."""
 
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
+    client_id: str | None = Field(None, max_length=CLIENT_ID_MAX)
+    client_secret: SecretStr | None = Field(None, max_length=CLIENT_SECRET_MAX)
 
 
 class ExplanationOut(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from urllib.parse import urlsplit
 
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -15,10 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from zensync.config import InvalidBaseURL, normalize_base_url
 from zensync.connections import DEFAULT_SYNC_INTERVAL_SECONDS, ConnectionManager
 from zensync.service.jobs import SyncJobs
+from zensync.service.security import MAX_BODY_BYTES, host_name, trusted_host_names
 from zensync.store import Store
 from zensync.zendesk.oauth import CALLBACK_PATH, RedirectUriError, validate_redirect_uri
 
 ENV_API_KEY = "ZENSYNC_API_KEY"
+ENV_ALLOWED_HOSTS = "ZENSYNC_ALLOWED_HOSTS"
 
 
 class ServiceConfigError(Exception):
@@ -60,6 +63,12 @@ class ServiceSettings(BaseModel):
     mcp_public_only: bool = Field(
         False, description="Hide internal notes and private comments from agents using /mcp"
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: _env_list(ENV_ALLOWED_HOSTS),
+        description="Host names the service answers to besides localhost, 127.0.0.1, [::1], the "
+        "bound address and the redirect URI's host (a public name behind a proxy, a LAN address)",
+    )
+    max_body_bytes: int = Field(MAX_BODY_BYTES, ge=1024, description="Larger request bodies get 413")
 
     @model_validator(mode="after")
     def _check(self) -> ServiceSettings:
@@ -78,6 +87,12 @@ class ServiceSettings(BaseModel):
                 self.zendesk_base_url = normalize_base_url(self.zendesk_base_url)
             except InvalidBaseURL as exc:
                 raise ServiceConfigError(f"--zendesk-base-url: {exc}") from exc
+        for name in self.allowed_hosts:
+            if not _is_host_name(name):
+                raise ServiceConfigError(
+                    f"--allowed-host {name!r} is not a host name: give the bare name (zensync.example.com, "
+                    "192.168.1.5, [fd00::1]), without scheme, port or path."
+                )
         try:
             validate_redirect_uri(self.effective_redirect_uri)
         except RedirectUriError as exc:
@@ -86,6 +101,18 @@ class ServiceSettings(BaseModel):
                 f"{CALLBACK_PATH} is reachable (Zendesk allows http only for localhost)."
             ) from exc
         return self
+
+    @property
+    def trusted_hosts(self) -> frozenset[str]:
+        """The names a request's ``Host`` may carry (the DNS-rebinding defence)."""
+        redirect_host = urlsplit(self.effective_redirect_uri).hostname or ""
+        return trusted_host_names(self.host, [*self.allowed_hosts, redirect_host])
+
+    @property
+    def own_origins(self) -> frozenset[str]:
+        """Origins whose pages may change state besides the request's own (the redirect URI's)."""
+        parts = urlsplit(self.effective_redirect_uri)
+        return frozenset({f"{parts.scheme}://{parts.netloc}".lower()})
 
     @property
     def effective_redirect_uri(self) -> str:
@@ -98,6 +125,21 @@ class ServiceSettings(BaseModel):
         elif ":" in host and not host.startswith("["):
             host = f"[{host}]"
         return f"http://{host}:{self.port}{CALLBACK_PATH}"
+
+
+def _is_host_name(name: str) -> bool:
+    """A bare host name or IP address: no scheme, port, path or wildcard."""
+    bare = name.strip().strip("[]").lower()
+    try:
+        ipaddress.ip_address(bare)
+        return True
+    except ValueError:
+        pass
+    return bool(bare) and "*" not in bare and host_name(bare) == bare
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
 def _env_secret(name: str) -> SecretStr | None:

@@ -13,7 +13,7 @@ from zensync import search as semantic_search
 from zensync.config import ZendeskConfig
 from zensync.connections import ConnectionProblem
 from zensync.embeddings import EmbeddingError
-from zensync.service.deps import State, wants_html
+from zensync.service.deps import ConnectionId, State, wants_html
 from zensync.service.jobs import AlreadySyncing
 from zensync.service.models import (
     ENTITY_TYPE_NAMES,
@@ -129,7 +129,7 @@ async def oauth_callback(request: Request, state: State) -> Response:
     tags=["source-connections"],
     responses={404: ERRORS[404]},
 )
-def get_connection(connection_id: str, state: State) -> ConnectionOut:
+def get_connection(connection_id: ConnectionId, state: State) -> ConnectionOut:
     """Status, config, the problem and its fix (if any), live progress and the last runs."""
     return connection_out(state, connection_id)
 
@@ -141,7 +141,7 @@ def get_connection(connection_id: str, state: State) -> ConnectionOut:
     responses={404: ERRORS[404]},
 )
 def reauthorize(
-    connection_id: str, state: State, body: Annotated[AuthorizeIn | None, Body()] = None
+    connection_id: ConnectionId, state: State, body: Annotated[AuthorizeIn | None, Body()] = None
 ) -> CreatedConnectionOut:
     """A fresh consent URL: to finish a pending connection or reconnect one that needs it.
 
@@ -170,7 +170,7 @@ def reauthorize(
     responses={404: ERRORS[404], 409: ERRORS[409]},
 )
 async def start_sync(
-    connection_id: str,
+    connection_id: ConnectionId,
     state: State,
     full: Annotated[bool, Query(description="Re-read everything instead of continuing")] = False,
 ) -> JobOut:
@@ -187,7 +187,7 @@ async def start_sync(
     responses={404: ERRORS[404]},
 )
 def list_jobs(
-    connection_id: str, state: State, limit: Annotated[int, Query(ge=1, le=200)] = 20
+    connection_id: ConnectionId, state: State, limit: Annotated[int, Query(ge=1, le=200)] = 20
 ) -> list[RunOut]:
     """The connection's sync runs, newest first, with their reports."""
     record = state.manager.get(connection_id)
@@ -201,7 +201,7 @@ def list_jobs(
     responses={404: ERRORS[404], 409: ERRORS[409]},
 )
 async def delete_connection(
-    connection_id: str,
+    connection_id: ConnectionId,
     state: State,
     purge: Annotated[bool, Query(description="Also delete everything synced for it")] = False,
 ) -> DeletedOut:
@@ -227,21 +227,25 @@ async def delete_connection(
 def search(
     request: Request,
     state: State,
-    q: Annotated[str, Query(description="Words, or a question in your own words")] = "",
+    q: Annotated[str, Query(max_length=1000, description="Words, or a question in your own words")] = "",
     type: Annotated[
-        str | None, Query(description="One of ticket, comment, user, organization, attachment")
+        str | None,
+        Query(max_length=100, description="One of ticket, comment, user, organization, attachment"),
     ] = None,
     mode: Annotated[
         str,
-        Query(description="auto (hybrid once vectors exist, else keyword), hybrid, semantic or keyword"),
+        Query(
+            max_length=20,
+            description="auto (hybrid once vectors exist, else keyword), hybrid, semantic or keyword",
+        ),
     ] = "auto",
     status: Annotated[
-        str | None, Query(description="Ticket statuses, comma-separated (open,pending)")
+        str | None, Query(max_length=200, description="Ticket statuses, comma-separated (open,pending)")
     ] = None,
-    organization: Annotated[str | None, Query(description="Organization name or id")] = None,
+    organization: Annotated[str | None, Query(max_length=200, description="Organization name or id")] = None,
     since: Annotated[date | None, Query(description="Created on or after (YYYY-MM-DD)")] = None,
     until: Annotated[date | None, Query(description="Created on or before (YYYY-MM-DD)")] = None,
-    connection_id: Annotated[str | None, Query()] = None,
+    connection_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> Any:
     """Search the synced copy by words and by meaning; results are grouped by ticket (a comment

@@ -9,18 +9,19 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import SecretStr
 
 from zensync.config import InvalidSubdomain, ZendeskConfig, normalize_subdomain
 from zensync.connections import ConnectionProblem
-from zensync.service.deps import COOKIE_NAME, State, session_token
+from zensync.service.deps import COOKIE_NAME, ConnectionId, State, session_token
 from zensync.service.routes.api import connection_out
+from zensync.service.security import require_csrf_token
 from zensync.service.state import ServiceState
 from zensync.zendesk import oauth
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf_token)])
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -52,10 +53,10 @@ def index(request: Request, state: State) -> Response:
 def add_connection(
     request: Request,
     state: State,
-    subdomain: Annotated[str, Form()] = "",
-    client_id: Annotated[str, Form()] = "",
-    client_secret: Annotated[SecretStr, Form()] = SecretStr(""),
-    name: Annotated[str, Form()] = "",
+    subdomain: Annotated[str, Form(max_length=253)] = "",
+    client_id: Annotated[str, Form(max_length=255)] = "",
+    client_secret: Annotated[SecretStr, Form(max_length=512)] = SecretStr(""),
+    name: Annotated[str, Form(max_length=200)] = "",
     exclude_closed_tickets: Annotated[bool, Form()] = False,
 ) -> Response:
     """The add form: create the connection and go straight to Zendesk's consent page.
@@ -101,7 +102,12 @@ def add_connection(
 
 
 @router.get("/connections/{connection_id}", response_class=HTMLResponse)
-def connection_page(request: Request, state: State, connection_id: str, registered: str = "") -> Response:
+def connection_page(
+    request: Request,
+    state: State,
+    connection_id: ConnectionId,
+    registered: Annotated[str, Query(max_length=2000)] = "",
+) -> Response:
     """Status, the problem and its fix, live progress, last runs; the redirect-URL comparison."""
     try:
         view = connection_out(state, connection_id)
@@ -133,9 +139,9 @@ def connection_page(request: Request, state: State, connection_id: str, register
 @router.post("/connections/{connection_id}/authorize")
 def authorize(
     state: State,
-    connection_id: str,
-    client_id: Annotated[str, Form()] = "",
-    client_secret: Annotated[SecretStr, Form()] = SecretStr(""),
+    connection_id: ConnectionId,
+    client_id: Annotated[str, Form(max_length=255)] = "",
+    client_secret: Annotated[SecretStr, Form(max_length=512)] = SecretStr(""),
 ) -> Response:
     """Continue to Zendesk (first consent or reconnect) with a fresh single-use state."""
     started = state.manager.authorize(
@@ -148,7 +154,7 @@ def authorize(
 
 
 @router.post("/connections/{connection_id}/disconnect")
-async def disconnect(state: State, connection_id: str, purge: bool = False) -> Response:
+async def disconnect(state: State, connection_id: ConnectionId, purge: bool = False) -> Response:
     record = state.manager.get(connection_id)
     if state.jobs.is_running(record.id):
         raise ConnectionProblem(
@@ -159,7 +165,9 @@ async def disconnect(state: State, connection_id: str, purge: bool = False) -> R
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, state: State, next: str = "/") -> Response:
+def login_page(
+    request: Request, state: State, next: Annotated[str, Query(max_length=2000)] = "/"
+) -> Response:
     return state.templates.TemplateResponse(
         request, "login.html", {"next": _safe_next(next), "title": "API key"}
     )
@@ -169,8 +177,8 @@ def login_page(request: Request, state: State, next: str = "/") -> Response:
 def login(
     request: Request,
     state: State,
-    api_key: Annotated[SecretStr, Form()] = SecretStr(""),
-    next: Annotated[str, Form()] = "/",
+    api_key: Annotated[SecretStr, Form(max_length=1024)] = SecretStr(""),
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Trade the API key for a session cookie (HttpOnly, SameSite=Strict, an HMAC of the key)."""
     expected = state.settings.api_key
