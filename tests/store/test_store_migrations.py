@@ -157,6 +157,7 @@ def test_paths_and_urls_are_accepted(tmp_path: Path) -> None:
     assert plain.db_path == tmp_path / "a.db"
     assert plain.blob_dir == tmp_path / "a.db.blobs"
     plain.close()
+    (tmp_path / "new" / "folder").mkdir(parents=True)
     nested = Store.open(f"sqlite:///{tmp_path}/new/folder/b.db")
     assert nested.db_path == tmp_path / "new" / "folder" / "b.db"
     with nested.engine.connect() as conn:

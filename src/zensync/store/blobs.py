@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from zensync.store.base import StoreError
+from zensync.store.files import FILE_MODE, private_dir
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 TMP_DIR = "tmp"
@@ -65,9 +66,7 @@ class BlobStore:
         Files in it need unique names (``tempfile.mkstemp``); :meth:`prune` removes those a
         crash left behind.
         """
-        folder = self.root / TMP_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return private_dir(self.root / TMP_DIR)
 
     def put(self, tmp_path: Path, sha256: str) -> Path:
         """Move ``tmp_path`` to its place by atomic rename (or drop it if already stored)."""
@@ -75,8 +74,8 @@ class BlobStore:
         if final.is_file():
             tmp_path.unlink(missing_ok=True)
             return final
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(tmp_path, 0o644)
+        private_dir(final.parent)
+        os.chmod(tmp_path, FILE_MODE)  # owner-only: attachments are customer data
         os.replace(tmp_path, final)
         return final
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from zensync.store.base import SyncAlreadyRunning
+from zensync.store.files import private_dir
 
 
 def _digest(connection_id: str) -> bytes:
@@ -38,7 +39,7 @@ def lock_file_path(db_path: Path, connection_id: str) -> Path:
 @contextlib.contextmanager
 def file_lock(db_path: Path, connection_id: str, describe_holder: Callable[[], str] = str) -> Iterator[None]:
     path = lock_file_path(db_path, connection_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from zensync.entities import ENTITY_TYPES, Deletion, EntityType, SourcePage, ZendeskEntity
-from zensync.store import locking, migrate, search, sqlite_driver
+from zensync.store import files, locking, migrate, search, sqlite_driver
 from zensync.store.base import (
     AUTH_KINDS,
     CONNECTION_STATUSES,
@@ -107,13 +107,19 @@ class Store:
         *,
         blob_dir: str | os.PathLike[str] | None = None,
         migrate_schema: bool = True,
+        adopt: bool | None = None,
     ) -> Store:
         """Open (creating and upgrading as needed) ``zensync.db``, ``sqlite:///x.db`` or
         ``postgresql://user:pass@host/db``.
 
         ``blob_dir``: where attachment files go; default ``<db file>.blobs`` for SQLite, none
-        for PostgreSQL (attachments can then be synced as metadata only).
+        for PostgreSQL (attachments can then be synced as metadata only). A new SQLite file is
+        created owner-only (0600) in an existing folder. ``adopt``: add zensync's tables to a
+        database that holds other tables (default: ``$ZENSYNC_ADOPT_DATABASE=1``); otherwise
+        such a database is refused.
         """
+        if adopt is None:
+            adopt = os.environ.get(files.ADOPT_ENV, "").strip().lower() in ("1", "true", "yes")
         target = os.fspath(url_or_path).strip()
         if not target:
             raise StoreError("No database given: pass a file path (zensync.db) or a postgresql:// URL.")
@@ -145,12 +151,7 @@ class Store:
                 raise StoreError(
                     f"{db_path} is a folder; give a database file path such as {db_path}/zensync.db."
                 )
-            try:
-                db_path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"Cannot create the folder for {db_path}: {exc}; choose another path."
-                ) from exc
+            files.prepare_sqlite_file(db_path, refuse_foreign=migrate_schema and not adopt)
             engine = _sqlite_engine(db_path)
             if blob_dir is None:
                 blob_dir = f"{db_path}.blobs"
@@ -160,17 +161,20 @@ class Store:
             blob_dir=Path(blob_dir).expanduser().resolve() if blob_dir is not None else None,
         )
         if migrate_schema:
+            where = str(db_path) if db_path else _redact_url(engine.url)
             try:
+                if db_path is None and not adopt:
+                    with engine.connect() as connection:
+                        files.check_not_foreign(connection, where, migrate.VERSION_TABLE)
                 migrate.upgrade(engine)
-            except sa.exc.OperationalError as exc:
+            except sa.exc.DBAPIError as exc:
                 engine.dispose()
-                where = str(db_path) if db_path else _redact_url(engine.url)
-                raise StoreError(
-                    f"Cannot open the database {where}: {exc.orig}; check the path or URL."
-                ) from exc
+                raise files.explain(exc, where, is_file=db_path is not None) from exc
             except BaseException:
                 engine.dispose()
                 raise
+            if store._blobs.configured:
+                files.warn_if_exposed_folder(store._blobs.root)
         return store
 
     def close(self) -> None:
