@@ -130,10 +130,21 @@ def sync(
     ] = None,
     email: Annotated[str | None, typer.Option(help="Zendesk user for --api-token.")] = None,
     api_token: Annotated[
-        str | None, typer.Option(help="API token (prefer $ZENSYNC_API_TOKEN: options show in `ps`).")
+        str | None,
+        typer.Option(
+            help="API token, or - to read it from standard input (prefer $ZENSYNC_API_TOKEN or "
+            "--api-token-file: a value here shows in `ps`)."
+        ),
+    ] = None,
+    api_token_file: Annotated[
+        Path | None, typer.Option(help="Read the API token from this file's first line.")
     ] = None,
     access_token: Annotated[
-        str | None, typer.Option(help="OAuth access token (or $ZENSYNC_ACCESS_TOKEN).")
+        str | None,
+        typer.Option(help="OAuth access token, or - for standard input (or $ZENSYNC_ACCESS_TOKEN)."),
+    ] = None,
+    access_token_file: Annotated[
+        Path | None, typer.Option(help="Read the OAuth access token from this file's first line.")
     ] = None,
     connection: Annotated[
         str | None, typer.Option(help="Stored connection to sync (default: the only/first one).")
@@ -163,6 +174,10 @@ def sync(
 ) -> None:
     """Copy the account into the database: the first run reads everything, later runs the changes."""
     with reporting_errors(verbose):
+        from zensync.cli_secrets import read_secret
+
+        api_token = read_secret(api_token, file=api_token_file, option="--api-token", env=None)
+        access_token = read_secret(access_token, file=access_token_file, option="--access-token", env=None)
         settings = load_settings(
             {
                 "db": db,

@@ -22,6 +22,7 @@ import json
 import socket
 import sys
 import webbrowser
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
@@ -69,14 +70,24 @@ def connect(
     client_secret: Annotated[
         str | None,
         typer.Option(
-            help="The client's Secret; prefer $ZENSYNC_CLIENT_SECRET or the prompt (shell history).",
+            help="The client's Secret, or - to read it from standard input. Prefer "
+            "$ZENSYNC_CLIENT_SECRET, the prompt or --client-secret-file: a value here shows in `ps`.",
             envvar="ZENSYNC_CLIENT_SECRET",
             show_envvar=True,
         ),
     ] = None,
+    client_secret_file: Annotated[
+        Path | None, typer.Option(help="Read the client's Secret from this file's first line.")
+    ] = None,
     api_token: Annotated[
         str | None,
-        typer.Option("--api-token", help="EMAIL/TOKEN: connect with an API token instead of OAuth."),
+        typer.Option(
+            "--api-token",
+            help="EMAIL/TOKEN: connect with an API token instead of OAuth (- reads it from standard input).",
+        ),
+    ] = None,
+    api_token_file: Annotated[
+        Path | None, typer.Option(help="Read EMAIL/TOKEN for --api-token from this file's first line.")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Connection name (default: the subdomain).")] = None,
     db: DbOption = None,
@@ -111,6 +122,12 @@ def connect(
     from zensync.settings import load_settings
 
     with reporting_errors(verbose):
+        from zensync.cli_secrets import read_secret
+
+        client_secret = read_secret(
+            client_secret, file=client_secret_file, option="--client-secret", env="ZENSYNC_CLIENT_SECRET"
+        )
+        api_token = read_secret(api_token, file=api_token_file, option="--api-token", env=None)
         settings = load_settings({"db": db, "subdomain": subdomain, "base_url": base_url})
         if not settings.subdomain:
             fail("--subdomain is required: the part before .zendesk.com, e.g. --subdomain mycompany", 2)

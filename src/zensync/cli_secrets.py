@@ -50,7 +50,7 @@ def read_secret(
         return _from_stdin(option)
     from_env = env is not None and os.environ.get(env) == value
     if warn and not from_env:
-        from zensync.cli import err_console
+        from zensync.cli_common import err_console
 
         hint = f"${env}, " if env else ""
         err_console.print(
@@ -92,7 +92,7 @@ def _from_file(path: Path, option: str) -> str:
     if not secret:
         raise SecretInputError(f"{option}-file: {path} is empty; put the secret on its first line")
     if mode & (stat.S_IRGRP | stat.S_IROTH):
-        from zensync.cli import err_console
+        from zensync.cli_common import err_console
 
         err_console.print(
             f"Warning: {path} can be read by other users of this machine; run chmod 600 {path}",

@@ -200,3 +200,79 @@ def test_missing_client_id_names_the_fix(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--client-id is required" in result.stderr and "Unique identifier" in result.stderr
+
+
+def test_secrets_come_from_stdin_or_a_file_rather_than_the_command_line(
+    account: tuple[Any, int], tmp_path: Path
+) -> None:
+    """Arguments show in `ps` to every local user: the secret options read stdin (-) and files."""
+    sim, port = account
+    env = env_for(tmp_path)
+    db = str(tmp_path / "z.db")
+    base = ["connect", "--subdomain", sim.subdomain, "--base-url", sim.base_url, "--db", db]
+    pair = f"{sim.admin_email}/{sim.api_token}"
+
+    def piped(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*zensync(), *args], env=env, cwd=tmp_path, input=stdin, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+
+    from_stdin = piped(*base, "--name", "stdin", "--api-token", "-", stdin=pair + "\n")
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert "Warning" not in from_stdin.stderr
+
+    token_file = tmp_path / "token"
+    token_file.write_text(pair + "\n")
+    token_file.chmod(0o600)
+    from_file = run(*base, "--name", "file", "--api-token-file", str(token_file), env=env, cwd=tmp_path)
+    assert from_file.returncode == 0, from_file.stderr
+    assert "Warning" not in from_file.stderr
+    token_file.chmod(0o644)
+    exposed = run(*base, "--name", "exposed", "--api-token-file", str(token_file), env=env, cwd=tmp_path)
+    assert exposed.returncode == 0 and f"chmod 600 {token_file}" in " ".join(exposed.stderr.split())
+
+    literal = run(*base, "--name", "literal", "--api-token", pair, env=env, cwd=tmp_path)
+    assert literal.returncode == 0, literal.stderr
+    said = " ".join(literal.stderr.split())
+    assert "--api-token on the command line is visible to other users" in said
+    assert "--api-token - (read from standard input) or --api-token-file FILE" in said
+
+    missing = run(*base, "--api-token-file", str(tmp_path / "nope"), env=env, cwd=tmp_path)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    empty = piped(*base, "--name", "empty", "--api-token", "-", stdin="")
+    assert empty.returncode == 2 and "standard input was empty" in empty.stderr
+
+    synced = piped(
+        "sync", "--subdomain", sim.subdomain, "--base-url", sim.base_url, "--email", sim.admin_email,
+        "--api-token", "-", "--db", str(tmp_path / "direct.db"), "--no-attachments",
+        stdin=sim.api_token + "\n",
+    )  # fmt: skip
+    assert synced.returncode == 0, synced.stderr
+    assert "Warning" not in synced.stderr
+
+    # OAuth: the client secret from a file, nothing secret in the arguments or the environment.
+    secret_file = tmp_path / "client-secret"
+    secret_file.write_text(sim.oauth_client_secret + "\n")
+    secret_file.chmod(0o600)
+    proc = subprocess.Popen(
+        [*zensync(), *base, "--name", "oauth", "--client-id", sim.oauth_client_id,
+         "--client-secret-file", str(secret_file), "--port", str(port), "--no-browser"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    url = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not url:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith(sim.base_url + "/oauth/authorizations/new"):
+            url = line.strip()
+    assert url, proc.communicate()[1]
+    landed = httpx.get(url, follow_redirects=True, timeout=30)
+    assert landed.status_code == 200 and "Connected" in landed.text
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert sim.oauth_client_secret not in " ".join(proc.args) and "Warning" not in stderr
