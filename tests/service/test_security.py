@@ -182,6 +182,21 @@ def test_a_public_host_name_is_admitted_when_configured(
         for host in ("zensync.example.com", "sync.example.org", "127.0.0.1"):
             assert http.get("/source-connections", headers={"Host": host}).status_code == 200, host
         assert http.get("/source-connections", headers={"Host": "other.example.com"}).status_code == 400
+        # The mounted MCP endpoint answers to the same names.
+        hello = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        }
+        mcp_headers = {"Accept": "application/json, text/event-stream", "Host": "zensync.example.com"}
+        assert http.post("/mcp", json=hello, headers=mcp_headers).status_code == 200
+        rebound = http.post("/mcp", json=hello, headers={**mcp_headers, "Host": "other.example.com"})
+        assert rebound.status_code == 400
         # Behind a TLS proxy the page's origin is the redirect URI's, not what the service sees.
         proxied = {"Host": "sync.example.org", "Origin": "https://sync.example.org"}
         created = http.post(

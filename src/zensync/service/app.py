@@ -160,7 +160,7 @@ def create_app(
             streamable_http_path=MCP_PATH,
             stateless_http=True,
             json_response=True,
-            transport_security=_mcp_transport_security(settings.host),
+            transport_security=_mcp_transport_security(settings),
         ).routes
     )
     _install_errors(app)
@@ -171,15 +171,20 @@ def create_app(
     return app
 
 
-def _mcp_transport_security(host: str) -> TransportSecuritySettings:
+def _mcp_transport_security(settings: ServiceSettings) -> TransportSecuritySettings:
     """On loopback, the SDK's DNS-rebinding guard (a web page must not reach a local server
-    through a hostile DNS name); beyond loopback the API key guards ``/mcp`` like every route."""
-    if not is_loopback(host):
+    through a hostile DNS name); beyond loopback the API key guards ``/mcp`` like every route.
+
+    It admits the same host names as the service's own guard (:class:`TrustedHosts`, which
+    runs first), so ``--allowed-host`` reaches ``/mcp`` too.
+    """
+    if not is_loopback(settings.host):
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    hosts = sorted(f"[{h}]" if ":" in h else h for h in settings.trusted_hosts)
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
-        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"],
-        allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        allowed_hosts=[*hosts, *(f"{h}:*" for h in hosts)],
+        allowed_origins=[*(f"http://{h}:*" for h in hosts), *sorted(settings.own_origins)],
     )
 
 
