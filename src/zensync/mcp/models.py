@@ -69,13 +69,20 @@ class SearchHit(BaseModel):
 class SearchResult(BaseModel):
     query: str
     connection: str
+    mode: Literal["keyword", "hybrid", "semantic"] = Field(
+        description="How the hits were found: words, meaning (vectors), or both fused"
+    )
+    notice: str | None = Field(None, description="Why the mode differs from the one asked for, if it does")
     hits: list[SearchHit]
     public_only: bool = Field(description="True when internal notes and private comments were left out")
 
     def text(self) -> str:
+        notice = f" ({self.notice})" if self.notice else ""
         if not self.hits:
-            return f"No results for {self.query!r} in {self.connection}."
-        lines = [f"{len(self.hits)} result(s) for {self.query!r} in {self.connection}:"]
+            return f"No results for {self.query!r} in {self.connection}{notice}."
+        lines = [
+            f"{len(self.hits)} result(s) for {self.query!r} in {self.connection}, {self.mode} search{notice}:"
+        ]
         for n, hit in enumerate(self.hits, 1):
             if hit.ticket is not None:
                 head = hit.ticket.line()

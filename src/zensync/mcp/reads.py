@@ -790,9 +790,18 @@ class Reader:
         filters: TicketFilters | None = None,
         limit: int = 10,
         connection: str | None = None,
+        mode: str = "auto",
     ) -> SearchResult:
-        """Keyword search, one hit per ticket (its best match) or per user/organization."""
+        """One hit per ticket (its best match) or per user/organization.
+
+        ``mode``: ``keyword`` (the full-text index, here), ``semantic`` or ``hybrid``
+        (:func:`zensync.search.search` over the vectors ``zensync index`` made), ``auto``:
+        hybrid when vectors exist, else keyword. Public-only reads search by keyword only: a
+        ranking by meaning would be shaped by internal notes even with their text left out.
+        """
         filters = filters or TicketFilters()
+        if mode not in ("auto", "keyword", "hybrid", "semantic"):
+            raise ReadError(f"Unknown mode {mode!r}; choose among auto, keyword, hybrid, semantic.")
         chosen = tuple(dict.fromkeys(types)) if types else DEFAULT_SEARCH_TYPES
         unknown = [t for t in chosen if t not in SEARCH_TYPES]
         if unknown:
@@ -817,6 +826,15 @@ class Reader:
         if ticket_only:
             chosen = tuple(t for t in chosen if t in TICKET_LINKED)
         query = query.replace("\x00", " ")
+        notice = None
+        if mode != "keyword":
+            with self._tx() as conn:
+                scope = self._scope(conn, connection)
+            if scope.public_only:
+                if mode != "auto":
+                    notice = "public-only copies are searched by keyword only"
+            elif mode != "auto" or self._has_vectors():
+                return self._search_by_meaning(query, chosen, filters, limit, scope, mode)
         with self._tx() as conn:
             scope = self._scope(conn, connection)
             if not query.strip() or not _WORD_RE.search(query):
@@ -859,7 +877,105 @@ class Reader:
                 )
             )
         return SearchResult(
-            query=query, connection=scope.connection_id, hits=hits, public_only=scope.public_only
+            query=query,
+            connection=scope.connection_id,
+            mode="keyword",
+            notice=notice,
+            hits=hits,
+            public_only=scope.public_only,
+        )
+
+    def _has_vectors(self) -> bool:
+        from zensync.store.vectors import VectorStore
+
+        try:
+            vectors = VectorStore(self.store)
+            return vectors.supported() is None and vectors.has_vectors()
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    def _search_by_meaning(
+        self,
+        query: str,
+        types: Sequence[str],
+        filters: TicketFilters,
+        limit: int,
+        scope: Scope,
+        mode: str,
+    ) -> SearchResult:
+        """Semantic or hybrid search through :mod:`zensync.search`; the filters it does not
+        know (requester, assignee, tag, update times) are applied here to its results."""
+        from zensync import search as meaning
+
+        extra = any(
+            v is not None
+            for v in (
+                filters.requester_id,
+                filters.assignee_id,
+                filters.tag,
+                filters.updated_after,
+                filters.updated_before,
+            )
+        )
+        try:
+            response = meaning.search(
+                self.store,
+                query,
+                mode=mode,
+                types=list(types),
+                status=list(filters.statuses) or None,
+                organization=filters.organization_id,
+                since=filters.created_after,
+                until=filters.created_before,
+                limit=min(200, limit * 10 if extra else limit),
+                connection_id=scope.connection_id,
+            )
+        except (
+            meaning.SearchInputError,
+            meaning.NoVectors,
+            meaning.VectorsUnavailable,
+            meaning.IndexModelMismatch,
+        ) as exc:
+            raise ReadError(str(exc)) from exc
+        with self._tx() as conn:
+            summaries = self._summaries(
+                conn, scope, sorted({r.id for r in response.results if r.entity_type == "ticket"})
+            )
+        hits: list[SearchHit] = []
+        for result in response.results:
+            ticket = summaries.get(result.id) if result.entity_type == "ticket" else None
+            if result.entity_type == "ticket" and (ticket is None or not _ticket_passes(ticket, filters)):
+                continue
+            passage = result.passages[0] if result.passages else None
+            hits.append(
+                SearchHit(
+                    ticket=ticket,
+                    match=Match(
+                        type=passage.entity_type if passage else result.entity_type,  # type: ignore[arg-type]
+                        id=passage.id if passage else result.id,
+                        name=result.name
+                        if passage is None or passage.entity_type == result.entity_type
+                        else f"{passage.entity_type} {passage.id}",
+                        web_url=(passage.web_url if passage else None) or result.web_url,
+                    ),
+                    snippet=_snippet_from_html(passage.snippet if passage else ""),
+                    score=round(float(result.score), 6),
+                    web_url=result.web_url,
+                )
+            )
+            if len(hits) >= limit:
+                break
+        return SearchResult(
+            query=query,
+            connection=scope.connection_id,
+            mode="semantic"
+            if response.mode == "semantic"
+            else "hybrid"
+            if response.mode == "hybrid"
+            else "keyword",
+            notice=response.notice,
+            hits=hits,
+            public_only=False,
         )
 
     def _search_sqlite(
@@ -1111,6 +1227,33 @@ def _comment_body(data: Mapping[str, Any] | None) -> str:
 
         return _strip_html(html_body)
     return ""
+
+
+def _ticket_passes(ticket: TicketSummary, filters: TicketFilters) -> bool:
+    """The filters :func:`zensync.search.search` does not apply, checked on a found ticket."""
+    if filters.requester_id is not None and (
+        ticket.requester is None or ticket.requester.id != filters.requester_id
+    ):
+        return False
+    if filters.assignee_id is not None and (
+        ticket.assignee is None or ticket.assignee.id != filters.assignee_id
+    ):
+        return False
+    if filters.tag is not None and filters.tag not in ticket.tags:
+        return False
+    updated = ticket.updated_at
+    if filters.updated_after is not None and (updated is None or updated < _utc(filters.updated_after)):
+        return False
+    return not (
+        filters.updated_before is not None and (updated is None or updated >= _utc(filters.updated_before))
+    )
+
+
+def _snippet_from_html(snippet: str) -> str:
+    """A snippet of :mod:`zensync.search` (escaped, ``<mark>`` around matches) in this module's form."""
+    import html
+
+    return " ".join(html.unescape(snippet.replace("<mark>", "**").replace("</mark>", "**")).split())
 
 
 def _snippet_text(raw: str) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
@@ -118,11 +118,18 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
             datetime | None, Field(description="Ticket updated before (ISO 8601)")
         ] = None,
         limit: Annotated[int, Field(ge=1, le=MAX_SEARCH_LIMIT, description="Most hits to return")] = 10,
+        mode: Annotated[
+            Literal["auto", "keyword", "hybrid", "semantic"],
+            Field(
+                description="keyword: the words; semantic: the meaning (needs `zensync index`); "
+                "hybrid: both; auto: hybrid when the copy has vectors, else keyword"
+            ),
+        ] = "auto",
         connection: Connection = None,
     ) -> Annotated[CallToolResult, SearchResult]:
-        """Keyword search over the copy: ticket subjects and descriptions, every comment,
-        attachment names (and users or organizations when asked). One hit per ticket, with the
-        ticket, a snippet of the best match and its score."""
+        """Search the copy by words or by meaning: ticket subjects and descriptions, every
+        comment, attachment names (and users or organizations when asked). One hit per ticket,
+        with the ticket, a snippet of the best match and its score."""
         filters = TicketFilters(
             statuses=tuple(status or ()),
             requester_id=requester_id,
@@ -133,7 +140,9 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
             updated_before=updated_before,
         )
         try:
-            found = reader.search(query, types=types, filters=filters, limit=limit, connection=connection)
+            found = reader.search(
+                query, types=types, filters=filters, limit=limit, connection=connection, mode=mode
+            )
         except ReadError as exc:
             raise _guard(exc) from exc
         return _result(found, found.text())
