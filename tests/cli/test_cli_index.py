@@ -1,0 +1,70 @@
+"""`zensync index`, `zensync search --mode …` and `zensync status` on a small copy, as a user runs them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zensync.store import Store
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "search"))
+from search_corpus import CID, everything, page
+
+
+@pytest.fixture
+def small_db(tmp_path: Path) -> Path:
+    db = tmp_path / "small.db"
+    store = Store.open(db)
+    try:
+        store.apply_page(CID, page(everything()), None)
+    finally:
+        store.close()
+    return db
+
+
+def test_index_then_search_by_meaning(small_db: Path, cli: Any, tmp_path: Path) -> None:
+    before = cli.run("search", "customer was billed twice", "--db", str(small_db), cwd=tmp_path)
+    assert before.code == 0, before.stderr
+    assert "No results" in before.stdout and "run `zensync index`" in before.stderr
+
+    status = cli.run("status", "--db", str(small_db), cwd=tmp_path)
+    assert "not indexed yet" in status.stdout
+
+    indexed = cli.run("index", "--db", str(small_db), cwd=tmp_path)
+    assert indexed.code == 0, indexed.stderr
+    assert "15 entities embedded as 15 chunks" in indexed.stdout
+    again = cli.run("index", "--json", "--db", str(small_db), cwd=tmp_path)
+    assert again.json()["chunks"] == 0
+
+    found = cli.run("search", "customer was billed twice", "--json", "--db", str(small_db), cwd=tmp_path)
+    assert found.code == 0, found.stderr
+    data = found.json()
+    assert data["mode"] == "hybrid" and data["results"][0]["id"] == 1
+    human = cli.run("search", "can't sign in", "--status", "pending", "--db", str(small_db), cwd=tmp_path)
+    assert "Cannot log in to the mobile app" in human.stdout and "(pending, Initech)" in human.stdout
+
+    status = cli.run("status", "--json", "--db", str(small_db), cwd=tmp_path).json()
+    assert status["vectors"]["model"] == "all-MiniLM-L6-v2"
+    assert status["vectors"]["types"]["ticket"] == {"entities": 6, "embedded": 6, "chunks": 6}
+
+
+def test_bad_input_gets_one_line_with_the_fix(small_db: Path, cli: Any, tmp_path: Path) -> None:
+    empty = cli.run("search", "  ", "--db", str(small_db), cwd=tmp_path)
+    assert empty.code == 2 and empty.error_lines == [
+        "Error: The query is empty: type some words to search for."
+    ]
+    long = cli.run("search", "x" * 10_000, "--db", str(small_db), cwd=tmp_path)
+    assert long.code == 2 and "at most 1,000" in long.stderr
+    semantic = cli.run("search", "refund", "--mode", "semantic", "--db", str(small_db), cwd=tmp_path)
+    assert semantic.code == 1 and "run `zensync index` first" in semantic.stderr
+    missing = cli.run(
+        "index", "--embedding-model", str(tmp_path / "nope"), "--db", str(small_db), cwd=tmp_path
+    )
+    assert missing.code == 2 and "does not exist" in missing.stderr and "--embedding-model" in missing.stderr
+    date = cli.run("search", "refund", "--since", "last week", "--db", str(small_db), cwd=tmp_path)
+    assert date.code == 2 and "is not a date: use YYYY-MM-DD" in date.stderr
+    mode = cli.run("search", "refund", "--mode", "fuzzy", "--db", str(small_db), cwd=tmp_path)
+    assert mode.code == 2 and "auto, hybrid, semantic, keyword" in mode.stderr
