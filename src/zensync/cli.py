@@ -169,6 +169,7 @@ def sync(
     report_json: Annotated[
         Path | None, typer.Option("--report-json", help="Also write the run report as JSON to this file.")
     ] = None,
+    embeddings: cli_index.EmbeddingsOption = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -195,8 +196,15 @@ def sync(
         )
         report = asyncio.run(_sync_command(settings, full=full))
         console.print(report.render())
+        data = report.to_dict()
+        if embeddings is not False:  # after the download: the rate-limited sync never waits for it
+            indexed = cli_index.index_after_sync(
+                settings.db, blob_dir=settings.blob_dir, force=bool(embeddings)
+            )
+            if indexed is not None:
+                data["embeddings"] = indexed
         if report_json is not None:
-            report_json.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+            report_json.write_text(json.dumps(data, indent=2) + "\n")
 
 
 async def _sync_command(settings: Settings, *, full: bool) -> RunReport:

@@ -4,7 +4,12 @@
 older than its content, with a progress bar and a one-line report; ``--rebuild`` starts over
 (another model). ``zensync search`` (registered in ``cli.py``) calls :func:`run_search`.
 
-Embedding options (the same on ``index``, ``search`` and ``sync``): the local default model,
+``zensync sync`` calls :func:`index_after_sync` once the download is done (never during it, so
+the rate-limit-bound sync never waits for the CPU-bound embedding): by default only when the copy
+already has an index, so a first sync of a large account stays a sync, and ``zensync index``
+(or ``sync --embeddings``) builds the first index deliberately.
+
+Embedding options (on ``index`` and ``search``; a sync uses the index's model): the default model,
 ``--embedding-model DIR`` (another BERT-style sentence-transformers folder) or
 ``--embedding-url URL`` (an OpenAI-compatible endpoint; its key from
 ``$ZENSYNC_EMBEDDING_API_KEY``, never from an option, so it never shows in ``ps``).
@@ -12,7 +17,6 @@ Embedding options (the same on ``index``, ``search`` and ``sync``): the local de
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
     from zensync.search import SearchResponse
     from zensync.search.indexer import IndexReport
     from zensync.store import Store
+    from zensync.store.vectors import VectorStore
 
 EmbeddingModelOption = Annotated[
     Path | None,
@@ -64,6 +69,17 @@ EmbeddingNameOption = Annotated[
 ]
 
 
+EmbeddingsOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--embeddings/--no-embeddings",
+        envvar="ZENSYNC_EMBEDDINGS",
+        help="After the sync, embed what changed for search by meaning [default: when the copy "
+        "has an index, i.e. after a first `zensync index`].",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add ``index`` to the ``zensync`` app."""
     app.command("index")(index)
@@ -81,33 +97,19 @@ def load_cli_embedder(model_dir: Path | None, url: str | None, url_model: str | 
         fail(str(exc), 2)
 
 
-def build_vectors(
-    store: Store,
-    embedder: Embedder | None,
+def _with_progress(
+    vectors: VectorStore,
+    embedder: Embedder,
     *,
     connection_id: str | None = None,
     rebuild: bool = False,
     show_progress: bool = True,
 ) -> IndexReport:
-    """Embed what is missing or stale, with a progress bar on stderr."""
+    """Run the indexer with a progress bar on stderr (a terminal only)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from zensync.embeddings import EmbeddingError, load_embedder
     from zensync.search.indexer import build_index
-    from zensync.store.vectors import VectorStore
 
-    vectors = VectorStore(store)
-    if embedder is None:
-        info = vectors.info()
-        try:
-            if info is not None and not rebuild:
-                from zensync.search import resolve_embedder
-
-                embedder = resolve_embedder(info, None)
-            else:
-                embedder = load_embedder()
-        except EmbeddingError as exc:
-            fail(str(exc), 2)
     with Progress(
         TextColumn("embedding"),
         BarColumn(),
@@ -122,12 +124,45 @@ def build_vectors(
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        try:
-            return build_index(
-                vectors, embedder, connection_id=connection_id, rebuild=rebuild, progress=update
-            )
-        except EmbeddingError as exc:
-            fail(str(exc), 1)
+        return build_index(vectors, embedder, connection_id=connection_id, rebuild=rebuild, progress=update)
+
+
+def _index_embedder(vectors: VectorStore, embedder: Embedder | None, *, rebuild: bool) -> Embedder:
+    """The embedder asked for, else the model the index was built with, else the default."""
+    from zensync.embeddings import load_embedder
+    from zensync.search import resolve_embedder
+
+    if embedder is not None:
+        return embedder
+    info = vectors.info()
+    if info is not None and not rebuild:
+        return resolve_embedder(info, None)
+    return load_embedder()
+
+
+def build_vectors(
+    store: Store,
+    embedder: Embedder | None,
+    *,
+    connection_id: str | None = None,
+    rebuild: bool = False,
+    show_progress: bool = True,
+) -> IndexReport:
+    """``zensync index``: embed what is missing or stale; a model that cannot load is a bad option."""
+    from zensync.embeddings import EmbeddingError
+    from zensync.store.vectors import VectorStore
+
+    vectors = VectorStore(store)
+    try:
+        chosen = _index_embedder(vectors, embedder, rebuild=rebuild)
+    except EmbeddingError as exc:
+        fail(str(exc), 2)
+    try:
+        return _with_progress(
+            vectors, chosen, connection_id=connection_id, rebuild=rebuild, show_progress=show_progress
+        )
+    except EmbeddingError as exc:
+        fail(str(exc), 1)
 
 
 def index(
@@ -235,7 +270,6 @@ def print_response(response: SearchResponse) -> None:
     from rich.padding import Padding
     from rich.text import Text
 
-
     if response.notice:
         err_console.print(f"Note: {response.notice}", markup=False)
     if not response.results:
@@ -263,10 +297,6 @@ def _marked(snippet: str) -> list[tuple[str, bool]]:
 
     hit = SearchHit("ticket", "", 0, "", snippet, None, 0.0, None)
     return hit.snippet_parts
-
-
-def response_json(response: SearchResponse) -> Any:
-    return json.loads(json.dumps(response.to_dict(), default=str))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,3 +328,34 @@ def vector_status_line(data: dict[str, Any]) -> str:
     parts = [f"{c['embedded']:,} of {c['entities']:,} {name}s" for name, c in data["types"].items()]
     chunks = sum(c["chunks"] for c in data["types"].values())
     return f"Search by meaning ({data['model']}): {', '.join(parts)} embedded ({chunks:,} chunks)."
+
+
+# ---------------------------------------------------------------------------------------------
+# after a sync
+
+
+def index_after_sync(db: str, *, blob_dir: str | None = None, force: bool = False) -> dict[str, Any] | None:
+    """Embed what the sync changed, with the index's own model; a line for the run report.
+
+    The sync has succeeded by now, so a missing model or a server without pgvector is a note,
+    not a failure: keyword search works, and `zensync index` can run later.
+    """
+    from zensync.embeddings import EmbeddingError
+    from zensync.store import StoreError
+    from zensync.store.vectors import VectorStore, VectorsUnavailable
+
+    try:
+        with open_store(db, must_exist=True, blob_dir=blob_dir) as store:
+            vectors = VectorStore(store)
+            if not force and vectors.info() is None:
+                return None  # never indexed: `zensync index` builds the first index
+            reason = vectors.supported()
+            if reason is not None:
+                raise VectorsUnavailable(reason)
+            embedder = _index_embedder(vectors, None, rebuild=False)
+            report = _with_progress(vectors, embedder, show_progress=err_console.is_terminal)
+    except (EmbeddingError, StoreError) as exc:
+        err_console.print(f"Note: search by meaning not updated — {exc}", markup=False)
+        return {"error": str(exc)}
+    console.print(report.line(), markup=False)
+    return report.to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,44 @@ def test_bad_input_gets_one_line_with_the_fix(small_db: Path, cli: Any, tmp_path
     assert date.code == 2 and "is not a date: use YYYY-MM-DD" in date.stderr
     mode = cli.run("search", "refund", "--mode", "fuzzy", "--db", str(small_db), cwd=tmp_path)
     assert mode.code == 2 and "auto, hybrid, semantic, keyword" in mode.stderr
+
+
+def test_sync_keeps_an_existing_index_current(
+    simulator: Any, synced_db: Path, cli: Any, tmp_path: Path
+) -> None:
+    """Syncs only sync until `zensync index` ran; from then on each sync embeds what changed."""
+    db = cli.copy_db(synced_db, tmp_path)
+    store = Store.open(db)
+    try:
+        with store.engine.begin() as conn:  # keep the test quick: a few tickets to embed
+            conn.exec_driver_sql("DELETE FROM comments")
+            conn.exec_driver_sql("DELETE FROM attachments")
+            conn.exec_driver_sql("DELETE FROM tickets WHERE id > 5")
+    finally:
+        store.close()
+    env = cli.sim_env(simulator)
+    plain = cli.run("sync", "--db", str(db), *cli.sim_args(simulator), cwd=tmp_path, env=env)
+    assert plain.code == 0, plain.stderr
+    assert "Embeddings" not in plain.stdout
+
+    assert cli.run("index", "--db", str(db), cwd=tmp_path).code == 0
+    store = Store.open(db)
+    try:  # as if the sync had just changed ticket 1
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE tickets SET content_hash = 'changed' WHERE id = 1")
+    finally:
+        store.close()
+    report = tmp_path / "report.json"
+    synced = cli.run(
+        "sync", "--db", str(db), "--report-json", str(report), *cli.sim_args(simulator), cwd=tmp_path, env=env
+    )
+    assert synced.code == 0, synced.stderr
+    assert "Embeddings (all-MiniLM-L6-v2):" in synced.stdout
+    assert json.loads(report.read_text())["embeddings"]["entities"] == 1
+    status = cli.run("status", "--json", "--db", str(db), cwd=tmp_path).json()
+    assert all(c["embedded"] == c["entities"] for c in status["vectors"]["types"].values())
+
+    skipped = cli.run(
+        "sync", "--db", str(db), "--no-embeddings", *cli.sim_args(simulator), cwd=tmp_path, env=env
+    )
+    assert skipped.code == 0 and "Embeddings" not in skipped.stdout
