@@ -127,7 +127,8 @@ def main() -> None:
     parser.add_argument("--source", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/semantic-scale.db"))
     parser.add_argument("--sample", type=int, default=2000)
-    parser.add_argument("--skip-fill", action="store_true")
+    parser.add_argument("--skip-fill", action="store_true", help="Time queries on an earlier --work copy.")
+    parser.add_argument("--fill-only", action="store_true", help="Prepare --work, time nothing.")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "search-scale.json")
     args = parser.parse_args()
 
@@ -143,6 +144,8 @@ def main() -> None:
         if not args.skip_fill:
             result["fill"] = fill(store, args.sample, seed=5)
             print(json.dumps(result["fill"]), file=sys.stderr)
+        if args.fill_only:
+            return
         queries = [q for q, _ in PARAPHRASES] + [q for q, _ in EXACT]
         search(store, "warm up", mode="hybrid", limit=10)
         for mode in ("keyword", "semantic", "hybrid"):

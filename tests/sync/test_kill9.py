@@ -199,7 +199,7 @@ def test_kill_9_during_sync_and_embedding(vector_target: tuple[str, Path, Store]
     stale or orphaned: exactly the chunks and vectors of an uninterrupted run."""
     url, blobs, store = vector_target
     rng = random.Random(SEED + 2)
-    common = ["--source", "fake", "--tickets", "24", "--delay", "0.03", "--index"]
+    common = ["--source", "fake", "--tickets", "16", "--delay", "0.03", "--index"]
     reference_db = tmp_path / "reference.db"
     report, duration = run_to_end(["--db", str(reference_db), *common])
     assert report["index"]["chunks"] > 0
