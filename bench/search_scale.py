@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=2000)
     parser.add_argument("--skip-fill", action="store_true", help="Time queries on an earlier --work copy.")
     parser.add_argument("--fill-only", action="store_true", help="Prepare --work, time nothing.")
+    parser.add_argument("--reuse-copy", action="store_true", help="--work is already a copy of --source.")
     parser.add_argument("--output", type=Path, default=HERE / "results" / "search-scale.json")
     args = parser.parse_args()
 
@@ -136,7 +137,7 @@ def main() -> None:
     from zensync.store import Store
 
     result: dict[str, Any] = {"source": str(args.source), "cpus": os.cpu_count()}
-    if not args.skip_fill:
+    if not args.skip_fill and not args.reuse_copy:
         copy_database(args.source, args.work)
     store = Store.open(args.work)
     try:
