@@ -60,7 +60,7 @@ def test_hybrid_by_default_with_filters(search_service: Any) -> None:
     ("params", "message"),
     [
         ({"q": ""}, "The query is empty"),
-        ({"q": "x" * 10_000}, "at most 1,000"),
+        ({"q": "x" * 10_000}, "at most 1000 characters"),
         ({"q": "refund", "mode": "fuzzy"}, "auto, hybrid, semantic, keyword"),
         ({"q": "refund", "type": "tickts"}, "type must be one of"),
         ({"q": "refund", "since": "2024-05-01", "until": "2024-01-01"}, "date range is empty"),
@@ -81,5 +81,5 @@ def test_the_search_page_offers_the_modes_and_shows_passages(search_service: Any
         assert "Words + meaning" in page_html and "(hybrid)" in page_html
         assert "Duplicate charge on card ending 4242" in page_html
         assert 'class="passage-kind"' in page_html
-        empty = http.get("/search", params={"q": "x" * 10_000}).text
-        assert "at most 1,000" in empty
+        too_long = http.get("/search", params={"q": "x" * 10_000})
+        assert too_long.status_code == 422 and "at most 1000 characters" in too_long.text
