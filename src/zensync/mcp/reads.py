@@ -559,7 +559,7 @@ class Reader:
     ) -> dict[int, list[AttachmentOut]]:
         if not comment_ids:
             return {}
-        rows = conn.execute(
+        found = conn.execute(
             sa.select(
                 attachments.c.id,
                 attachments.c.comment_id,
@@ -572,8 +572,10 @@ class Reader:
             .where(
                 attachments.c.connection_id == scope.connection_id, attachments.c.comment_id.in_(comment_ids)
             )
-            .order_by(attachments.c.comment_id, attachments.c.id)
         )
+        # Sorted here: with an ORDER BY, SQLite's planner (no statistics) may walk every
+        # attachment of the account in key order instead of using the comment index.
+        rows = sorted(found, key=lambda r: (int(r.comment_id), int(r.id)))
         out: dict[int, list[AttachmentOut]] = {}
         blobs = self.store.blobs
         for r in rows:
