@@ -20,6 +20,14 @@ Kinds (``config.fault_kinds``):
 - ``truncate``: the full ``Content-Length`` is announced but only half of the body is sent
   before the connection closes.
 
+Standing faults, for tests that need one request to keep failing (``POST /_simulator/faults``
+with ``{"path_prefix": "/attachment-storage/TOKEN", "kind": "403", "times": null}``; ``DELETE``
+clears them): every request whose path starts with ``path_prefix`` gets ``kind`` (``429``,
+``drop``, ``truncate``, ``403``: the storage host's "Request has expired", as S3 answers an
+expired pre-signed link, or ``stall``: half the body, then nothing until the client gives
+up), ``times`` times or until cleared, whatever ``fault_rate`` is and without the retry
+guarantee. They are what an attachment that keeps failing looks like.
+
 Faults that lose the response (all but ``slow`` and ``truncate``) strike before the request
 reaches the API, so a faulted write is not applied and retrying it is safe. ``truncate`` needs
 the real response, so it is used on GET only; on other methods it becomes ``drop``.
@@ -48,6 +56,12 @@ _BODY_502 = (
 )
 _BODY_503 = b"Service Unavailable: the server is temporarily unable to handle the request. Retry shortly."
 _BODY_429 = b"Too Many Requests"
+_BODY_403_EXPIRED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+    b"<Message>Request has expired</Message></Error>"
+)
+STANDING_KINDS = frozenset({"429", "drop", "truncate", "403", "stall"})
+CONTROL_PATH = "/_simulator/faults"
 
 
 def fault_for(seed: int, sequence: int, rate: float, kinds: tuple[str, ...]) -> tuple[str | None, int]:
@@ -65,6 +79,8 @@ def _canned(kind: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         return 500, [(b"content-type", b"application/json; charset=utf-8")], _BODY_500
     if kind == "502":
         return 502, [(b"content-type", b"text/html")], _BODY_502
+    if kind == "403":
+        return 403, [(b"content-type", b"application/xml")], _BODY_403_EXPIRED
     if kind == "503":
         return 503, [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", b"1")], _BODY_503
     return 429, [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", b"1")], _BODY_429
@@ -103,6 +119,47 @@ class FaultMiddleware:
         self._sequence = 0
         self._burst_left = 0
         self._streaks: dict[str, int] = {}
+        self._standing: list[dict[str, Any]] = []  # {"path_prefix", "kind", "times" (None: always)}
+
+    def _standing_fault(self, path: str) -> str | None:
+        for rule in self._standing:
+            if path.startswith(rule["path_prefix"]) and rule["times"] != 0:
+                if rule["times"] is not None:
+                    rule["times"] -= 1
+                return str(rule["kind"])
+        return None
+
+    async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /_simulator/faults`` adds a standing fault; ``DELETE`` clears them all."""
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        status = 200
+        answer: dict[str, Any] = {"standing": list(self._standing)}
+        if scope["method"] == "DELETE":
+            self._standing = []
+            answer = {"standing": []}
+        elif scope["method"] == "POST":
+            try:
+                rule = json.loads(body or b"{}")
+                kind, prefix, times = str(rule["kind"]), str(rule["path_prefix"]), rule.get("times")
+                if kind not in STANDING_KINDS or not prefix.startswith("/") or not (
+                    times is None or (isinstance(times, int) and times > 0)
+                ):
+                    raise ValueError
+            except (ValueError, KeyError, TypeError):
+                status = 400
+                answer = {"error": f"send path_prefix (/...), kind (one of {sorted(STANDING_KINDS)}), times"}
+            else:
+                self._standing.append({"path_prefix": prefix, "kind": kind, "times": times})
+                status = 201
+        payload = json.dumps(answer).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload, "more_body": False})
 
     def _decide(self, key: str) -> str | None:
         """Next request's fault (None: serve it), keeping the retry guarantee."""
@@ -123,12 +180,17 @@ class FaultMiddleware:
         return kind
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.config.fault_rate <= 0 or scope["type"] != "http" or not is_faultable_path(scope["path"]):
+        if scope["type"] == "http" and scope["path"] == CONTROL_PATH:
+            await self._control(scope, receive, send)
+            return
+        if scope["type"] != "http" or not is_faultable_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        key = f"{method} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
-        kind = self._decide(key)
+        kind = self._standing_fault(scope["path"]) if self._standing else None
+        if kind is None and self.config.fault_rate > 0:
+            key = f"{method} {scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
+            kind = self._decide(key)
         if kind is None:
             await self.app(scope, receive, send)
             return
@@ -139,8 +201,8 @@ class FaultMiddleware:
             return
         if kind == "truncate" and method not in ("GET", "HEAD"):
             kind = "drop"
-        if kind == "truncate":
-            await self._truncate(scope, receive, send)
+        if kind in ("truncate", "stall"):
+            await self._truncate(scope, receive, send, stall=kind == "stall")
             return
         if kind == "drop" and await _close_connection(send):
             return
@@ -155,8 +217,9 @@ class FaultMiddleware:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    async def _truncate(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve the real response's headers with its full length, then half its body, then close."""
+    async def _truncate(self, scope: Scope, receive: Receive, send: Send, *, stall: bool = False) -> None:
+        """Serve the real response's headers with its full length, then half its body, then
+        close (``stall``: then wait, an hour at most, as a hung storage host does)."""
         captured: dict[str, Message] = {}
         chunks: list[bytes] = []
 
@@ -178,5 +241,7 @@ class FaultMiddleware:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        if stall:
+            await asyncio.sleep(3600)
         if not await _close_connection(send):
             raise ConnectionAbortedError("response truncated on purpose by the fault injector")

@@ -87,7 +87,7 @@ from zensync.entities import (
     ZendeskUserEntity,
 )
 from zensync.zendesk.account import connecting_user, require_admin
-from zensync.zendesk.errors import NotFound
+from zensync.zendesk.errors import AuthenticationError, NotFound, ZendeskError
 
 from .cursor import Bitmap, BulkState, SourceCursor, SurveyState, load_cursor
 from .names import NameResolver
@@ -122,6 +122,15 @@ DEFAULT_EXPORT_LIMIT = 10
 # A bitmap beyond this many ticket ids (16 MiB) is not worth it: read comments per ticket.
 MAX_BITMAP_IDS = 1 << 27
 COMMENT_EVENT_TYPES = frozenset({"Comment", "VoiceComment"})
+# What a download depends on, refreshed when a failed one is retried (Show Attachment).
+_DOWNLOAD_FIELDS = (
+    "content_url",
+    "mapped_content_url",
+    "size",
+    "deleted",
+    "malware_scan_result",
+    "malware_access_override",
+)
 
 TICKETS_EXPORT = "/api/v2/incremental/tickets/cursor.json"
 USERS_EXPORT = "/api/v2/incremental/users/cursor.json"
@@ -658,6 +667,41 @@ class ZendeskSource:
             # The ticket was deleted (or merged away) since it was listed.
             return [], [Deletion(entity_type="ticket", entity_id=f"ticket:{ticket_id}")]
         return out, []
+
+    async def reread_attachments(
+        self, stored: list[ZendeskAttachmentEntity]
+    ) -> tuple[list[ZendeskAttachmentEntity], list[Deletion]]:
+        """Stored attachments with what Zendesk says of them now (Show Attachment): a fresh
+        ``content_url`` to retry a download that failed. One that is gone is a deletion."""
+        found: list[ZendeskAttachmentEntity] = []
+        gone: list[Deletion] = []
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def reread(attachment: ZendeskAttachmentEntity) -> None:
+            async with limit:
+                try:
+                    data = await self.client.get_json(f"/api/v2/attachments/{attachment.id}.json")
+                except NotFound:
+                    gone.append(Deletion(entity_type="attachment", entity_id=attachment.entity_id))
+                    return
+                except AuthenticationError:
+                    raise
+                except ZendeskError as exc:  # it stays recorded as failed: the next run tries again
+                    logger.info("attachment %s not re-read: %s", attachment.id, exc)
+                    return
+            raw = data.get("attachment")
+            if not isinstance(raw, dict):
+                return
+            fresh = {k: raw[k] for k in _DOWNLOAD_FIELDS if k in raw}
+            found.append(ZendeskAttachmentEntity.model_validate({**attachment.model_dump(), **fresh}))
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for attachment in stored:
+                    group.create_task(reread(attachment))
+        except BaseExceptionGroup as errors:
+            raise errors.exceptions[0] from None
+        return found, gone
 
     async def _owed_names(self, ticket_ids: list[int]) -> list[tuple[int, str]]:
         """Ticket ids owed comments, with the names their comments' breadcrumbs show."""

@@ -7,6 +7,7 @@ same tables, search, locking and behaviour on both. See ``store.py`` for the API
 from zensync.store.base import (
     ConnectionNotFound,
     ConnectionRecord,
+    FailedDownload,
     OAuthStateRecord,
     PageCounts,
     RunRecord,
@@ -20,6 +21,7 @@ from zensync.store.store import Store
 __all__ = [
     "ConnectionNotFound",
     "ConnectionRecord",
+    "FailedDownload",
     "OAuthStateRecord",
     "PageCounts",
     "RunRecord",

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from zensync.entities import ENTITY_TYPES, EntityType
+from zensync.entities import ENTITY_TYPES, EntityType, ZendeskAttachmentEntity
 
 RunMode = Literal["full", "incremental"]
 RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
@@ -262,3 +262,12 @@ class OAuthStateRecord:
             f"OAuthStateRecord(connection_id={self.connection_id!r}, redirect_uri={self.redirect_uri!r}, "
             f"expires_at={self.expires_at!r}, used_at={self.used_at!r})"
         )
+
+
+@dataclass(frozen=True)
+class FailedDownload:
+    """An attachment whose bytes could not be downloaded: the stored entity, why, how often."""
+
+    attachment: ZendeskAttachmentEntity
+    error: str
+    attempts: int

@@ -21,6 +21,19 @@ from zensync.store.files import FILE_MODE, private_dir
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 TMP_DIR = "tmp"
+_PART_RE = re.compile(r"^\.zensync-(\d+)-.*\.part$")
+
+
+def _process_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def check_sha256(sha256: str) -> str:
@@ -67,6 +80,28 @@ class BlobStore:
         crash left behind.
         """
         return private_dir(self.root / TMP_DIR)
+
+    def remove_orphaned_temp_files(self) -> int:
+        """Remove partial downloads whose process is gone (a sync killed mid-download).
+
+        Downloads name their temporary files ``.zensync-<pid>-….part``; a file whose process
+        no longer runs can never be finished. Files of live processes (another sync, even of
+        another connection in this process) are left alone.
+        """
+        if self._root is None:
+            return 0
+        folder = self._root / TMP_DIR
+        if not folder.is_dir():
+            return 0
+        removed = 0
+        for entry in folder.iterdir():
+            match = _PART_RE.match(entry.name)
+            if match is None or _process_alive(int(match.group(1))):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+                removed += 1
+        return removed
 
     def put(self, tmp_path: Path, sha256: str) -> Path:
         """Move ``tmp_path`` to its place by atomic rename (or drop it if already stored)."""

@@ -164,6 +164,10 @@ attachments = sa.Table(
     sa.Column("malware_scan_result", sa.String(32)),
     sa.Column("content_sha256", sa.String(64)),
     *_bookkeeping_columns(),
+    # Why the bytes could not be downloaded (NULL once they are), and how many times it was tried:
+    # a later run asks Zendesk for the attachment again and retries.
+    sa.Column("download_error", sa.Text),
+    sa.Column("download_attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_attachments_ticket", "connection_id", "ticket_id"),
     sa.Index("ix_attachments_comment", "connection_id", "comment_id"),
     sa.Index("ix_attachments_sha256", "content_sha256"),

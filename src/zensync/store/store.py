@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, event
@@ -28,7 +28,14 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from zensync.entities import ENTITY_TYPES, Deletion, EntityType, SourcePage, ZendeskEntity
+from zensync.entities import (
+    ENTITY_TYPES,
+    Deletion,
+    EntityType,
+    SourcePage,
+    ZendeskAttachmentEntity,
+    ZendeskEntity,
+)
 from zensync.store import files, locking, migrate, search, sqlite_driver
 from zensync.store.base import (
     AUTH_KINDS,
@@ -37,6 +44,7 @@ from zensync.store.base import (
     RUN_STATUSES,
     ConnectionNotFound,
     ConnectionRecord,
+    FailedDownload,
     OAuthStateRecord,
     PageCounts,
     RunRecord,
@@ -64,6 +72,8 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # Order in which a sweep visits the types: parents first, so a cascade is counted once.
 _SWEEP_ORDER: tuple[EntityType, ...] = ("ticket", "comment", "attachment", "user", "organization")
 _UNSET: Any = object()
+# Attachment columns the sync writes itself, not from the entity: an upsert keeps them.
+_DOWNLOAD_COLUMNS = frozenset({"download_error", "download_attempts"})
 
 
 def utcnow() -> datetime:
@@ -250,8 +260,13 @@ class Store:
         *,
         sweep_types: Iterable[EntityType] = (),
         extra_progress: Mapping[str, Any] | None = None,
+        download_failures: Mapping[int, str] | None = None,
     ) -> PageCounts:
         """Store one source page in ONE transaction: entities, deletions, cursor, run progress.
+
+        ``download_failures`` (attachment id → why) records attachments of the page whose bytes
+        could not be downloaded; an attachment of the page that has its bytes is no longer
+        recorded as failed.
 
         Each entity is compared by ``content_hash()`` with the stored row: new → inserted,
         different → updated, equal → unchanged (only ``last_seen_run`` is set). Deletions
@@ -275,6 +290,8 @@ class Store:
                     self._upsert(
                         conn, connection_id, run_id, now, latest[entity_type], hashes[entity_type], counts
                     )
+            if "attachment" in latest:
+                self._record_downloads(conn, connection_id, latest["attachment"], download_failures or {})
             if page.deletions:
                 self._apply_deletions(conn, connection_id, page.deletions, counts)
             sweep = list(sweep_types)
@@ -344,7 +361,11 @@ class Store:
             stmt = self._insert(table)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[table.c.connection_id, table.c.id],
-                set_={c.name: stmt.excluded[c.name] for c in table.columns if not c.primary_key},
+                set_={
+                    c.name: stmt.excluded[c.name]
+                    for c in table.columns
+                    if not c.primary_key and c.name not in _DOWNLOAD_COLUMNS
+                },
             )
             conn.execute(stmt, changed)
         if unchanged and run_id is not None:
@@ -354,6 +375,64 @@ class Store:
                     .where(table.c.connection_id == connection_id, self._in(table.c.id, chunk))
                     .values(last_seen_run=run_id)
                 )
+
+    def _record_downloads(
+        self,
+        conn: Connection,
+        connection_id: str,
+        found: Mapping[int, ZendeskEntity],
+        failures: Mapping[int, str],
+    ) -> None:
+        """Clear the failure of attachments that now have their bytes; record new failures."""
+        done = [i for i, e in found.items() if getattr(e, "content_sha256", None) and i not in failures]
+        for chunk in self._chunks(done):
+            conn.execute(
+                sa.update(attachments)
+                .where(
+                    attachments.c.connection_id == connection_id,
+                    self._in(attachments.c.id, chunk),
+                    attachments.c.download_error.is_not(None),
+                )
+                .values(download_error=None)
+            )
+        for attachment_id, error in failures.items():
+            conn.execute(
+                sa.update(attachments)
+                .where(attachments.c.connection_id == connection_id, attachments.c.id == attachment_id)
+                .values(download_error=error[:1000], download_attempts=attachments.c.download_attempts + 1)
+            )
+
+    def failed_downloads(self, connection_id: str, *, limit: int = 1000) -> list[FailedDownload]:
+        """Attachments whose bytes could not be downloaded, fewest attempts first."""
+        check_connection_id(connection_id)
+        query = (
+            sa.select(attachments.c.data, attachments.c.download_error, attachments.c.download_attempts)
+            .where(attachments.c.connection_id == connection_id, attachments.c.download_error.is_not(None))
+            .order_by(attachments.c.download_attempts, attachments.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            FailedDownload(
+                attachment=cast(ZendeskAttachmentEntity, entity_from_data("attachment", row[0])),
+                error=str(row[1]),
+                attempts=int(row[2]),
+            )
+            for row in rows
+        ]
+
+    def failed_download_count(self, connection_id: str | None = None) -> int:
+        """How many attachments are recorded as not downloaded (for ``zensync status``)."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(attachments)
+            .where(attachments.c.download_error.is_not(None))
+        )
+        if connection_id is not None:
+            query = query.where(attachments.c.connection_id == connection_id)
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def _delete_where(
         self,

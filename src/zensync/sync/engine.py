@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from zensync.entities import ENTITY_TYPES, EntityType, SourcePage, ZendeskAttachmentEntity
+from zensync.entities import ENTITY_TYPES, Deletion, EntityType, SourcePage, ZendeskAttachmentEntity
 from zensync.store import PageCounts, Store, StoreError
-from zensync.sync.report import AttachmentCounts, RunReport
+from zensync.sync.report import MAX_LISTED, AttachmentCounts, RunReport
 from zensync.zendesk import errors as zerrors
 
 log = logging.getLogger(__name__)
@@ -48,16 +48,19 @@ PIPELINE_PAGES = 4
 
 ProgressCallback = Callable[[str, PageCounts], None]
 
-# Per-attachment failures: the run goes on and a later run tries again. Anything else
-# (authentication, permissions, rate limit exhausted, network down) ends the run.
-_SKIPPABLE_DOWNLOAD_ERRORS: tuple[type[Exception], ...] = (
-    zerrors.DownloadError,
-    zerrors.NotFound,
-    zerrors.UnsafeURL,
-    zerrors.InvalidRequest,
-    zerrors.ServerError,
-    zerrors.BadResponse,
-)
+# Attachments recorded as failed in earlier runs that one run tries again (fewest attempts
+# first), each with a fresh link from Zendesk.
+RETRY_FAILED_DOWNLOADS = 1000
+
+
+@dataclass
+class _Downloaded:
+    """What became of one page's attachment downloads."""
+
+    counts: AttachmentCounts
+    # attachment id → why its bytes could not be downloaded (recorded in the store)
+    failures: dict[int, str]
+    listed: list[dict[str, Any]]  # the same, for the run report
 
 
 @dataclass
@@ -65,10 +68,15 @@ class _Staged:
     """A page read from the source, with the task downloading its attachments (if any)."""
 
     page: SourcePage
-    downloads: asyncio.Task[AttachmentCounts] | None
+    downloads: asyncio.Task[_Downloaded] | None
 
 
 class Source(Protocol):
+    """What the engine reads. A source may also offer ``reread_attachments(stored)`` →
+    ``(attachments, deletions)``: fresh links for downloads that failed in earlier runs
+    (:meth:`zensync.source.ZendeskSource.reread_attachments`); without it they are retried
+    with the link stored."""
+
     def generate_entities(self, cursor: dict[str, Any] | None) -> AsyncIterator[SourcePage]: ...
 
 
@@ -159,6 +167,8 @@ class SyncEngine:
         if self.download_attachments:
             self.store.blobs.require()  # before anything is written: no folder, no run
         with self.store.lock(self.connection_id):
+            if self.download_attachments:
+                await asyncio.to_thread(self.store.blobs.remove_orphaned_temp_files)
             return await self._run_locked(full)
 
     # -----------------------------------------------------------------------------------------
@@ -202,6 +212,7 @@ class SyncEngine:
         base_retries = int(previous.get("retries", 0))
         base_elapsed = float(previous.get("elapsed_seconds", 0.0))
         attachments = AttachmentCounts.from_dict(previous.get("attachments"))
+        failed_downloads: list[dict[str, Any]] = list(previous.get("failed_downloads") or [])
         stats_at_start = _client_stats(self.client)
         started = time.monotonic()
         last_cursor = source_cursor
@@ -217,6 +228,7 @@ class SyncEngine:
                 "retries": base_retries + retries - stats_at_start[2],
                 "elapsed_seconds": base_elapsed + time.monotonic() - started,
                 "attachments": attachments.to_dict(),
+                "failed_downloads": failed_downloads[:MAX_LISTED],
             }
 
         def build_report(status: str, error: str | None = None) -> RunReport:
@@ -237,6 +249,7 @@ class SyncEngine:
                 attachments=attachments,
                 resumed=resumed,
                 error=error,
+                failed_downloads=failed_downloads[:MAX_LISTED],
             )
 
         log.info("%s sync of %s: run #%d%s", mode, cid, run_id, " (resumed)" if resumed else "")
@@ -248,11 +261,21 @@ class SyncEngine:
         # therefore never committed before every earlier page is.
         ready: asyncio.Queue[_Staged | BaseException | None] = asyncio.Queue(maxsize=PIPELINE_PAGES)
         download_limit = asyncio.Semaphore(self.download_concurrency)
-        staged: list[asyncio.Task[AttachmentCounts]] = []
+        staged: list[asyncio.Task[_Downloaded]] = []
+
+        async def all_pages() -> AsyncIterator[SourcePage]:
+            """Downloads that failed in earlier runs, tried again first; then the source's pages."""
+            if self.download_attachments:
+                retry = await self._retry_page(source_cursor or {})
+                if retry is not None:
+                    attachments.retried += sum(isinstance(e, ZendeskAttachmentEntity) for e in retry.entities)
+                    yield retry
+            async for page in generator:
+                yield page
 
         async def read_pages() -> None:
             try:
-                async for page in generator:
+                async for page in all_pages():
                     task = (
                         asyncio.create_task(self._download_page_attachments(page, download_limit))
                         if self.download_attachments
@@ -277,9 +300,13 @@ class SyncEngine:
                 if isinstance(item, BaseException):
                     raise item
                 page = item.page
+                failures: dict[int, str] = {}
                 if item.downloads is not None:
-                    attachments.add(await item.downloads)
+                    downloaded = await item.downloads
                     staged.remove(item.downloads)
+                    attachments.add(downloaded.counts)
+                    failures = downloaded.failures
+                    failed_downloads.extend(downloaded.listed[: max(0, MAX_LISTED - len(failed_downloads))])
                 sweep = STREAM_TYPES.get(page.stream, ()) if page.complete_snapshot else ()
                 to_store = page.model_copy(update={"cursor": {**page.cursor, ENGINE_KEY: engine_state}})
                 page_counts = await asyncio.to_thread(
@@ -289,6 +316,7 @@ class SyncEngine:
                     run_id,
                     sweep_types=sweep,
                     extra_progress=extra_progress(),
+                    download_failures=failures,
                 )
                 counts.add(page_counts)
                 pages += 1
@@ -333,17 +361,42 @@ class SyncEngine:
     # -----------------------------------------------------------------------------------------
     # Attachment bytes
 
-    async def _download_page_attachments(
-        self, page: SourcePage, limit: asyncio.Semaphore
-    ) -> AttachmentCounts:
-        """Fill ``content_sha256`` of the page's attachments, downloading what is not stored."""
+    async def _retry_page(self, cursor: dict[str, Any]) -> SourcePage | None:
+        """A page of the attachments recorded as failed by earlier runs, re-read for fresh links.
+
+        Its cursor is the one already stored, so storing it moves nothing on; its downloads
+        are made and recorded like any page's.
+        """
+        failed = await asyncio.to_thread(
+            self.store.failed_downloads, self.connection_id, limit=RETRY_FAILED_DOWNLOADS
+        )
+        if not failed:
+            return None
+        stored = [f.attachment for f in failed]
+        reread = getattr(self.source, "reread_attachments", None)
+        deletions: list[Deletion] = []
+        if reread is not None:
+            stored, deletions = await reread(stored)
+        log.info("retrying %d attachment downloads that failed before", len(stored))
+        return SourcePage(stream="comments", entities=list(stored), deletions=deletions, cursor=cursor)
+
+    async def _download_page_attachments(self, page: SourcePage, limit: asyncio.Semaphore) -> _Downloaded:
+        """Fill ``content_sha256`` of the page's attachments, downloading what is not stored.
+
+        One file that cannot be had — 429s past the retry budget, a dropped connection, the
+        storage host's 403 for an expired link, a body cut short — never stops the run: it is
+        recorded as failed (the store keeps why) and a later run tries it again with a fresh
+        link. Only an authentication failure, which every later request would share, ends it.
+        """
         found = [e for e in page.entities if isinstance(e, ZendeskAttachmentEntity)]
         counts = AttachmentCounts()
+        result = _Downloaded(counts=counts, failures={}, listed=[])
         if not found:
-            return counts
+            return result
         known = await asyncio.to_thread(
             self.store.attachment_files, self.connection_id, [a.id for a in found]
         )
+
         async def fetch(attachment: ZendeskAttachmentEntity) -> None:
             stored_sha = attachment.content_sha256 or known.get(attachment.id)
             if stored_sha and self.store.has_blob(stored_sha):
@@ -371,7 +424,7 @@ class SyncEngine:
                     assert self.client is not None
                     # Written to a temporary file in the blob folder's own temporary folder and
                     # moved to its content address in the same worker-thread call.
-                    result = await self.client.download(
+                    saved = await self.client.download(
                         attachment.content_url,
                         folder,
                         max_bytes=self.max_attachment_bytes,
@@ -379,17 +432,32 @@ class SyncEngine:
                         malware_scan_result=attachment.malware_scan_result,
                         place=self.store.put_blob,
                     )
-                attachment.content_sha256 = result.sha256
+                attachment.content_sha256 = saved.sha256
                 counts.downloaded += 1
-                counts.bytes += int(result.size)
+                counts.bytes += int(saved.size)
             except zerrors.DownloadTooLarge:
                 counts.skipped_too_large += 1
             except zerrors.MalwareDetected:
                 counts.skipped_malware += 1
-            except _SKIPPABLE_DOWNLOAD_ERRORS as exc:
+            except zerrors.AuthenticationError:
+                raise
+            except zerrors.ZendeskError as exc:
                 counts.failed += 1
+                message = f"{type(exc).__name__}: {exc}"
+                result.failures[attachment.id] = message
+                result.listed.append(
+                    {
+                        "attachment_id": attachment.id,
+                        "ticket_id": attachment.ticket_id,
+                        "file_name": attachment.file_name,
+                        "error": message,
+                    }
+                )
                 log.warning(
-                    "attachment %s of ticket %s not downloaded: %s", attachment.id, attachment.ticket_id, exc
+                    "attachment %s of ticket %s not downloaded (the next sync tries again): %s",
+                    attachment.id,
+                    attachment.ticket_id,
+                    exc,
                 )
 
         # Every download's temporary file has a unique name (two attachments with the same
@@ -406,7 +474,7 @@ class SyncEngine:
             # Surface the first real error (e.g. AuthenticationError) rather than the group.
             first = group_error.exceptions[0]
             raise first from None
-        return counts
+        return result
 
 
 def describe_error(exc: BaseException) -> str:

@@ -24,6 +24,10 @@ _TYPE_LABELS = {
 }
 
 
+MAX_LISTED = 50  # failed downloads kept in a report
+MAX_SHOWN = 5  # ... and shown in its table
+
+
 @dataclass
 class AttachmentCounts:
     """What happened to attachment bytes (only when downloads are enabled)."""
@@ -33,7 +37,8 @@ class AttachmentCounts:
     reused: int = 0  # already stored from an earlier run: not downloaded again
     skipped_malware: int = 0
     skipped_too_large: int = 0
-    failed: int = 0
+    failed: int = 0  # recorded as failed in the store; a later run tries again
+    retried: int = 0  # failed in an earlier run and tried again in this one (fresh link)
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -68,6 +73,9 @@ class RunReport:
     attachments: AttachmentCounts = field(default_factory=AttachmentCounts)
     resumed: bool = False
     error: str | None = None
+    # Attachments whose bytes could not be downloaded: {"attachment_id", "ticket_id",
+    # "file_name", "error"}; the first MAX_LISTED failures (all are counted and stored).
+    failed_downloads: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def requests(self) -> int:
@@ -103,6 +111,7 @@ class RunReport:
             "attachments": self.attachments.to_dict(),
             "resumed": self.resumed,
             "error": self.error,
+            "failed_downloads": list(self.failed_downloads[:MAX_LISTED]),
         }
 
     @classmethod
@@ -124,6 +133,7 @@ class RunReport:
             attachments=AttachmentCounts.from_dict(data.get("attachments")),
             resumed=bool(data.get("resumed", False)),
             error=data.get("error"),
+            failed_downloads=[dict(f) for f in data.get("failed_downloads") or []],
         )
 
     def summary(self) -> str:
@@ -176,7 +186,16 @@ class RunReport:
                 f"attachment files: {a.downloaded:,} downloaded ({a.bytes:,} bytes), {a.reused:,} already "
                 f"stored, {a.skipped_malware:,} skipped (malware), {a.skipped_too_large:,} skipped (too "
                 f"large), {a.failed:,} failed"
+                + (f" ({a.retried:,} retried from earlier runs)" if a.retried else "")
             )
+        for failure in self.failed_downloads[:MAX_SHOWN]:
+            lines.append(
+                f"not downloaded: {failure.get('file_name') or 'attachment'} (attachment "
+                f"{failure.get('attachment_id')}, ticket {failure.get('ticket_id')}): {failure.get('error')}"
+                " — the next sync tries again"
+            )
+        if a.failed > MAX_SHOWN:
+            lines.append(f"… and {a.failed - MAX_SHOWN:,} more not downloaded (tried again next sync)")
         if self.error:
             lines.append(f"error: {self.error}")
         table.caption = "\n".join(lines)

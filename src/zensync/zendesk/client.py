@@ -560,7 +560,9 @@ class ZendeskClient:
 def _append_part(directory: Path, part: Path | None, chunks: list[bytes]) -> Path:
     """Append ``chunks`` to the partial file (created beside the destination when ``None``)."""
     if part is None:
-        fd, name = tempfile.mkstemp(dir=directory, prefix=".zensync-", suffix=".part")
+        # The process id in the name lets a later sync remove what a killed one left behind
+        # (zensync.store.blobs.BlobStore.remove_orphaned_temp_files).
+        fd, name = tempfile.mkstemp(dir=directory, prefix=f".zensync-{os.getpid()}-", suffix=".part")
         os.close(fd)
         part = Path(name)
     with part.open("ab") as out:
