@@ -22,6 +22,7 @@ from zensync.zendesk import (
     ApiTokenAuth,
     AuthenticationError,
     BearerAuth,
+    ConnectionFailed,
     NotFound,
     OAuthTokenAuth,
     PermissionDenied,
@@ -31,6 +32,7 @@ from zensync.zendesk import (
     UnsafeURL,
     ZendeskClient,
 )
+from zensync.zendesk.client import DEFAULT_MAX_RETRIES, DEFAULT_MAX_TOTAL_WAIT
 from zensync.zendesk.ratelimit import Pacer, Reservation
 
 REDIRECT_URI = "http://localhost:8001/source-connections/callback"
@@ -331,3 +333,21 @@ async def test_faults_are_retried_until_every_request_succeeds(tmp_path: Path) -
     assert served["faults"] > 0
     assert 0 < stats.retries <= served["faults"]
     print(f"\nfaults: {served['faults']} served, {stats.retries} retries, {stats.requests} requests")
+
+
+
+async def test_the_quick_credential_check_fails_fast_on_a_closed_port() -> None:
+    """The pre-sync check's budget (one retry within 5 s; 429s have the full budget, see
+    tests/unit/test_client.py) gives up on a host that does not answer within seconds."""
+    check: dict[str, Any] = {
+        "max_retries": 1,
+        "max_total_wait": 5.0,
+        "rate_limit_retries": DEFAULT_MAX_RETRIES,
+        "rate_limit_wait": DEFAULT_MAX_TOTAL_WAIT,
+    }
+    closed = ZendeskConfig(subdomain="acme", base_url="http://127.0.0.1:9")
+    async with ZendeskClient(closed, ApiTokenAuth("a@example.com", "t"), **check) as client:
+        started = time.monotonic()
+        with pytest.raises(ConnectionFailed):
+            await client.get_json("/api/v2/users/me.json")
+        assert time.monotonic() - started < 6

@@ -216,6 +216,34 @@ async def test_total_wait_is_bounded(respx_mock: respx.MockRouter, config: Zende
     assert "lower the concurrency" in str(caught.value)
 
 
+@respx.mock(base_url=BASE)
+async def test_429s_have_their_own_budget(
+    respx_mock: respx.MockRouter, config: ZendeskConfig, fake_time: FakeTime
+) -> None:
+    """A quick check (one retry, 5 s) still waits out a busy account's 429s (7 s each here)."""
+    busy = httpx.Response(429, text="Too Many Requests", headers={"Retry-After": "7"})
+    me = httpx.Response(200, json={"user": {"id": 1}})
+    route = respx_mock.get("/api/v2/users/me.json").mock(side_effect=[busy, busy, me])
+    quick: dict[str, Any] = {"max_retries": 1, "max_total_wait": 5.0, "sleep": fake_time.sleep}
+    async with ZendeskClient(
+        config,
+        BearerAuth("tok"),
+        rate_limit_retries=8,
+        rate_limit_wait=300.0,
+        pacer=Pacer(clock=fake_time.clock),
+        **quick,
+    ) as client:
+        assert (await client.get_json("/api/v2/users/me.json"))["user"]["id"] == 1
+    assert route.call_count == 3 and sum(fake_time.slept) >= 14
+
+    # Without a budget of their own, the 429s count against the quick one and end it.
+    route.side_effect = [busy, busy, me]
+    pacer = Pacer(clock=fake_time.clock)
+    async with ZendeskClient(config, BearerAuth("tok"), pacer=pacer, **quick) as client:
+        with pytest.raises(RateLimited):
+            await client.get_json("/api/v2/users/me.json")
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status", "body", "error", "words"),
     [

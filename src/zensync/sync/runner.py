@@ -41,7 +41,7 @@ from zensync.sync.engine import ProgressCallback, SyncEngine
 from zensync.sync.report import RunReport
 from zensync.zendesk import account, oauth
 from zensync.zendesk.auth import ApiTokenAuth, BearerAuth, OAuthTokenAuth, TokenSet, ZendeskAuth
-from zensync.zendesk.client import ZendeskClient
+from zensync.zendesk.client import DEFAULT_MAX_RETRIES, DEFAULT_MAX_TOTAL_WAIT, ZendeskClient
 from zensync.zendesk.errors import ZendeskError
 
 if TYPE_CHECKING:
@@ -205,7 +205,8 @@ async def check_credentials(
     """The connecting user (``users/me``), checked with one quick request before anything else.
 
     A short retry budget here makes a wrong host or a closed port fail in seconds; the sync
-    itself uses the client's full retry policy. With ``require_admin`` a non-admin is refused
+    itself uses the client's full retry policy. 429s are waited out like any other request's
+    (their own budget, the client's default). With ``require_admin`` a non-admin is refused
     (the incremental exports are admin-only).
     """
     async with ZendeskClient(
@@ -213,6 +214,8 @@ async def check_credentials(
         connection.auth,
         max_retries=1,
         max_total_wait=5.0,
+        rate_limit_retries=DEFAULT_MAX_RETRIES,
+        rate_limit_wait=DEFAULT_MAX_TOTAL_WAIT,
         timeout=15.0,
         transport=transport,
     ) as probe:

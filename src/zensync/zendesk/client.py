@@ -9,7 +9,11 @@ The retry policy (tenacity), applied to every call including attachment download
 * 429: wait ``Retry-After`` (header in seconds; the body may be plain text) and try again;
 * 5xx, timeouts, refused/dropped connections, truncated or invalid JSON: jittered
   exponential backoff;
-* at most ``max_retries`` retries and ``max_total_wait`` seconds from the first attempt;
+* at most ``max_retries`` retries and ``max_total_wait`` seconds from the first attempt for
+  failures of the host; 429s have their own budget (``rate_limit_retries``,
+  ``rate_limit_wait``: by default the same), because a 429 is the account asking for time,
+  not a host failing, so a quick check that fails fast on a closed port
+  (``max_total_wait=5``) can still wait out a busy account like any other request;
 * never retried: 400, 401 (the OAuth flow refreshes once by itself), 403, 404, 422.
 
 Credentials go to the account's own host and nowhere else: relative paths are joined to
@@ -42,8 +46,6 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception,
-    stop_after_attempt,
-    stop_before_delay,
     wait_random_exponential,
 )
 
@@ -85,6 +87,8 @@ if not any(isinstance(f, _RedactURLs) for f in logging.getLogger("httpx").filter
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+DEFAULT_MAX_RETRIES = 8
+DEFAULT_MAX_TOTAL_WAIT = 300.0
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS = 5
 _CHUNK = 64 * 1024
@@ -129,9 +133,10 @@ class ZendeskClient:
     """The one way zensync talks HTTP to a Zendesk account. Use as ``async with``.
 
     ``max_retries`` counts retries after the first attempt; ``max_total_wait`` bounds the time
-    from the first attempt to the last retry. ``transport`` replaces the network (tests);
-    ``pacer`` and ``sleep`` replace the clocked parts (tests, or one pacer shared by clients of
-    the same account so they share its budget).
+    from the first attempt to the last retry, 429 waits left out. ``rate_limit_retries`` and
+    ``rate_limit_wait`` are the same for 429s (default: the same values). ``transport``
+    replaces the network (tests); ``pacer`` and ``sleep`` replace the clocked parts (tests, or
+    one pacer shared by clients of the same account so they share its budget).
     """
 
     def __init__(
@@ -139,10 +144,12 @@ class ZendeskClient:
         config: ZendeskConfig,
         auth: httpx.Auth,
         *,
-        max_retries: int = 8,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         timeout: float | httpx.Timeout | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_total_wait: float = 300.0,
+        max_total_wait: float = DEFAULT_MAX_TOTAL_WAIT,
+        rate_limit_retries: int | None = None,
+        rate_limit_wait: float | None = None,
         http2: bool = False,
         pacer: Pacer | None = None,
         backoff: float = 0.5,
@@ -153,6 +160,8 @@ class ZendeskClient:
         self.auth = auth
         self.max_retries = max_retries
         self.max_total_wait = max_total_wait
+        self.rate_limit_retries = max_retries if rate_limit_retries is None else rate_limit_retries
+        self.rate_limit_wait = max_total_wait if rate_limit_wait is None else rate_limit_wait
         self.stats = ClientStats()
         self._origin = config.origin
         self._account_host = config.host
@@ -362,9 +371,32 @@ class ZendeskClient:
         exc = state.outcome.exception() if state.outcome is not None else None
         logger.debug("retry %d in %.1f s after: %s", state.attempt_number, state.upcoming_sleep, exc)
 
+    def _stop(self) -> Callable[[RetryCallState], bool]:
+        """One call's stop rule: host failures and 429s each against their own budget."""
+        failures = rate_limited = 0
+        rate_limited_wait = 0.0
+
+        def stop(state: RetryCallState) -> bool:
+            nonlocal failures, rate_limited, rate_limited_wait
+            exc = state.outcome.exception() if state.outcome is not None else None
+            upcoming = state.upcoming_sleep
+            if isinstance(exc, RateLimited):
+                rate_limited += 1
+                if rate_limited > self.rate_limit_retries:
+                    return True
+                if rate_limited_wait + upcoming >= self.rate_limit_wait:
+                    return True
+                rate_limited_wait += upcoming
+                return False
+            failures += 1
+            elapsed = (state.seconds_since_start or 0.0) - rate_limited_wait
+            return failures > self.max_retries or elapsed + upcoming >= self.max_total_wait
+
+        return stop
+
     async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_retries + 1) | stop_before_delay(self.max_total_wait),
+            stop=self._stop(),
             wait=self._wait,
             retry=retry_if_exception(_retryable),
             before_sleep=self._before_sleep,
