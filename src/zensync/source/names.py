@@ -31,7 +31,7 @@ class NameResolver:
     does not grow with the account.
     """
 
-    def __init__(self, client: Client, maxsize: int = 20_000) -> None:
+    def __init__(self, client: Client, maxsize: int = 10_000) -> None:
         self._client = client
         self._caches: dict[str, LRUCache[int, str | None]] = {
             kind: LRUCache(maxsize=maxsize) for kind in _PLURAL

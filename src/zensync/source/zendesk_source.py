@@ -212,7 +212,7 @@ class ZendeskSource:
         *,
         comment_strategy: CommentStrategy = "auto",
         concurrency: int = 8,
-        name_cache_size: int = 50_000,
+        name_cache_size: int = 10_000,
         export_page_size: int = EXPORT_PAGE,
         budgets: Mapping[str, int] | None = None,
     ) -> None:

@@ -98,6 +98,9 @@ class PageCounts:
     types: dict[EntityType, TypeCounts] = field(
         default_factory=lambda: {t: TypeCounts() for t in ENTITY_TYPES}
     )
+    # SHA-256s of attachment files a page stopped referring to (deleted or changed attachments,
+    # e.g. one redacted): Store.release_blobs removes those no other row refers to.
+    released_blobs: set[str] = field(default_factory=set, compare=False)
 
     def __getitem__(self, entity_type: EntityType) -> TypeCounts:
         return self.types[entity_type]

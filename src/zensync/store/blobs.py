@@ -108,11 +108,25 @@ class BlobStore:
         final = self.path(sha256)
         if final.is_file():
             tmp_path.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(final)  # in use again: see remove()
             return final
         private_dir(final.parent)
         os.chmod(tmp_path, FILE_MODE)  # owner-only: attachments are customer data
         os.replace(tmp_path, final)
         return final
+
+    def remove(self, shas: Iterable[str], *, unused_since: float) -> int:
+        """Delete these files, unless placed or reused since ``unused_since`` (their mtime)."""
+        removed = 0
+        for sha256 in shas:
+            path = self.path(sha256)
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime >= unused_since:
+                    continue
+                path.unlink()
+                removed += 1
+        return removed
 
     def prune(self, referenced: Iterable[str], *, older_than_seconds: float = 3600.0) -> int:
         """Delete files no row references (and stale temporary files); return how many.

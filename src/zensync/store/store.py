@@ -319,25 +319,37 @@ class Store:
         is_attachment = entity_type == "attachment"
         ids = list(entities)
         stored: dict[int, tuple[str, str | None]] = {}
+        stored_sizes: dict[int, int | None] = {}
         seen_this_run: set[int] = set()
         columns: list[sa.ColumnElement[Any]] = [table.c.id, table.c.content_hash]
         columns.append(table.c.content_sha256 if is_attachment else sa.null())
         columns.append(table.c.last_seen_run)
+        columns.append(table.c.size if is_attachment else sa.null())
         for chunk in self._chunks(ids):
             query = sa.select(*columns).where(
                 table.c.connection_id == connection_id, self._in(table.c.id, chunk)
             )
             for row in conn.execute(query):
                 stored[int(row[0])] = (row[1], row[2])
+                stored_sizes[int(row[0])] = row[4]
                 if run_id is not None and row[3] == run_id:
                     seen_this_run.add(int(row[0]))
         changed: list[dict[str, Any]] = []
         unchanged: list[int] = []
         for object_id, entity in entities.items():
             previous = stored.get(object_id)
-            if is_attachment and previous is not None and entity.content_sha256 is None:  # type: ignore[attr-defined]
-                # The bytes of an attachment never change: keep the file already stored.
+            if (
+                is_attachment
+                and previous is not None
+                and entity.content_sha256 is None  # type: ignore[attr-defined]
+                and same_bytes(stored_sizes.get(object_id), entity.size)  # type: ignore[attr-defined]
+            ):
+                # Zendesk never changes an attachment's bytes but by a redaction, which replaces
+                # them with an empty "redacted.txt": while the size is the same, keep the file.
                 entity = entity.model_copy(update={"content_sha256": previous[1]})
+            old_file = previous[1] if is_attachment and previous is not None else None
+            if old_file and old_file != entity.content_sha256:  # type: ignore[attr-defined]
+                counts.released_blobs.add(old_file)
             same = previous is not None and previous[0] == hashes[object_id]
             if same and is_attachment:
                 same = entity.content_sha256 == previous[1]  # type: ignore[attr-defined,index]
@@ -445,9 +457,26 @@ class Store:
         """Delete a connection's rows of one type matching ``where``, dependants first."""
         table = ENTITY_TABLES[entity_type]
         condition = sa.and_(table.c.connection_id == connection_id, where)
+        if entity_type == "attachment":
+            counts.released_blobs.update(
+                conn.execute(
+                    sa.select(attachments.c.content_sha256).where(
+                        condition, attachments.c.content_sha256.is_not(None)
+                    )
+                ).scalars()
+            )
         if entity_type in ("ticket", "comment"):
             parent_ids = sa.select(table.c.id).where(condition).scalar_subquery()
             link = "ticket_id" if entity_type == "ticket" else "comment_id"
+            counts.released_blobs.update(
+                conn.execute(
+                    sa.select(attachments.c.content_sha256).where(
+                        attachments.c.connection_id == connection_id,
+                        attachments.c[link].in_(parent_ids),
+                        attachments.c.content_sha256.is_not(None),
+                    )
+                ).scalars()
+            )
             result = conn.execute(
                 sa.delete(attachments).where(
                     attachments.c.connection_id == connection_id, attachments.c[link].in_(parent_ids)
@@ -567,20 +596,45 @@ class Store:
                 yield entity_from_data(entity_type, row.data)
             last = (rows[-1].connection_id, int(rows[-1].id))
 
-    def attachment_files(self, connection_id: str, ids: Sequence[int]) -> dict[int, str]:
-        """Attachment id → SHA-256 of its stored bytes, for those already downloaded."""
+    def attachment_files(
+        self, connection_id: str, ids: Sequence[int], *, sizes: Mapping[int, int | None] | None = None
+    ) -> dict[int, str]:
+        """Attachment id → SHA-256 of its stored bytes, for those already downloaded; with
+        ``sizes`` (id → size Zendesk gives now), only where the bytes are still the ones stored
+        (a redaction replaces them with an empty "redacted.txt")."""
         found: dict[int, str] = {}
         with self._read() as conn:
             for chunk in self._chunks(list(ids)):
                 for row in conn.execute(
-                    sa.select(attachments.c.id, attachments.c.content_sha256).where(
+                    sa.select(attachments.c.id, attachments.c.content_sha256, attachments.c.size).where(
                         attachments.c.connection_id == connection_id,
                         self._in(attachments.c.id, chunk),
                         attachments.c.content_sha256.is_not(None),
                     )
                 ):
-                    found[int(row[0])] = row[1]
+                    if sizes is None or same_bytes(row[2], sizes.get(int(row[0]))):
+                        found[int(row[0])] = row[1]
         return found
+
+    def release_blobs(self, shas: Iterable[str], *, unused_since: float) -> int:
+        """Delete attachment files that no attachment row (of any connection) refers to any
+        more, unless placed or reused since ``unused_since`` (a page not yet stored may need
+        them). Returns how many were deleted."""
+        wanted = sorted(set(shas))
+        if not wanted or not self._blobs.configured:
+            return 0
+        referenced: set[str] = set()
+        with self._read() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                chunk = wanted[start : start + CHUNK]
+                referenced.update(
+                    conn.execute(
+                        sa.select(attachments.c.content_sha256)
+                        .where(attachments.c.content_sha256.in_(chunk))
+                        .distinct()
+                    ).scalars()
+                )
+        return self._blobs.remove([s for s in wanted if s not in referenced], unused_since=unused_since)
 
     # -----------------------------------------------------------------------------------------
     # Search
@@ -1008,6 +1062,11 @@ class Store:
         if not runs:
             return ""
         return f"run #{runs[0].id}, started {runs[0].started_at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def same_bytes(stored_size: int | None, size: int | None) -> bool:
+    """Whether an attachment still has the bytes stored: the same size, or a size unknown."""
+    return stored_size is None or size is None or int(stored_size) == int(size)
 
 
 def _object_id(deletion: Deletion) -> int:

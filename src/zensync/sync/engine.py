@@ -10,7 +10,8 @@ included) is resumed by the next ``run()`` as the same run: same mode, same run 
 already seen keep counting as seen, so a full run's final sweep stays correct), continuing
 after the last committed page. The result equals an uninterrupted run's.
 
-While a page is being stored, the next one is already being fetched.
+While a page is being stored, the next ones are already being fetched, up to a budget of
+entities and attachment bytes (``MAX_AHEAD_ENTITIES``, ``MAX_AHEAD_BYTES``).
 """
 
 from __future__ import annotations
@@ -43,8 +44,11 @@ STREAM_TYPES: dict[str, tuple[EntityType, ...]] = {
     "comments": ("comment", "attachment"),
 }
 
-# Pages read ahead of the one being stored (their attachments download meanwhile).
-PIPELINE_PAGES = 4
+# What may be read ahead of the page being stored (its attachments download meanwhile): a
+# budget of entities and of attachment bytes, not of pages, because a page may hold ten
+# entities or thousands. One page is always let through, however large.
+MAX_AHEAD_ENTITIES = 3000
+MAX_AHEAD_BYTES = 64 * 1024 * 1024
 
 ProgressCallback = Callable[[str, PageCounts], None]
 
@@ -69,6 +73,33 @@ class _Staged:
 
     page: SourcePage
     downloads: asyncio.Task[_Downloaded] | None
+    entities: int = 0
+    bytes: int = 0
+    stored: asyncio.Event | None = None  # set once the page is stored
+
+
+class _ReadAhead:
+    """The read-ahead budget: entities and attachment bytes of pages read but not stored."""
+
+    def __init__(self, entities: int, nbytes: int) -> None:
+        self.limits = (entities, nbytes)
+        self.used = [0, 0]
+        self.changed = asyncio.Condition()
+
+    async def take(self, entities: int, nbytes: int) -> None:
+        async with self.changed:
+            await self.changed.wait_for(
+                lambda: self.used == [0, 0]
+                or (self.used[0] + entities <= self.limits[0] and self.used[1] + nbytes <= self.limits[1])
+            )
+            self.used[0] += entities
+            self.used[1] += nbytes
+
+    async def give(self, entities: int, nbytes: int) -> None:
+        async with self.changed:
+            self.used[0] -= entities
+            self.used[1] -= nbytes
+            self.changed.notify_all()
 
 
 class Source(Protocol):
@@ -156,6 +187,7 @@ class SyncEngine:
         self.full_sweep_types = tuple(full_sweep_types)
         self.report: RunReport | None = None
         self._blob_temp_folder: Path | None = None
+        self._started_wall = time.time()
 
     async def run(self, full: bool = False) -> RunReport:
         """Sync once; return the report (also stored with the run).
@@ -167,6 +199,7 @@ class SyncEngine:
         if self.download_attachments:
             self.store.blobs.require()  # before anything is written: no folder, no run
         with self.store.lock(self.connection_id):
+            self._started_wall = time.time()
             if self.download_attachments:
                 await asyncio.to_thread(self.store.blobs.remove_orphaned_temp_files)
             return await self._run_locked(full)
@@ -259,23 +292,42 @@ class SyncEngine:
         # as the page arrives (bounded across pages by one semaphore), and pages are stored
         # strictly in order, each once its own downloads are done. A page's cursor is
         # therefore never committed before every earlier page is.
-        ready: asyncio.Queue[_Staged | BaseException | None] = asyncio.Queue(maxsize=PIPELINE_PAGES)
+        ready: asyncio.Queue[_Staged | BaseException | None] = asyncio.Queue()
+        ahead = _ReadAhead(MAX_AHEAD_ENTITIES, MAX_AHEAD_BYTES)
         download_limit = asyncio.Semaphore(self.download_concurrency)
         staged: list[asyncio.Task[_Downloaded]] = []
 
+        retry_stored = asyncio.Event()
+
         async def all_pages() -> AsyncIterator[SourcePage]:
-            """Downloads that failed in earlier runs, tried again first; then the source's pages."""
+            """Downloads that failed in earlier runs, tried again first (and stored before the
+            source's pages, which may list the same files, are read); then the source's pages."""
             if self.download_attachments:
                 retry = await self._retry_page(source_cursor or {})
                 if retry is not None:
                     attachments.retried += sum(isinstance(e, ZendeskAttachmentEntity) for e in retry.entities)
                     yield retry
+                    await retry_stored.wait()
             async for page in generator:
                 yield page
 
+        pages_read = 0
+
         async def read_pages() -> None:
+            nonlocal pages_read
             try:
                 async for page in all_pages():
+                    weight = len(page.entities) + len(page.deletions)
+                    nbytes = (
+                        sum(
+                            e.size or 0
+                            for e in page.entities
+                            if isinstance(e, ZendeskAttachmentEntity) and e.content_sha256 is None
+                        )
+                        if self.download_attachments
+                        else 0
+                    )
+                    await ahead.take(weight, nbytes)
                     task = (
                         asyncio.create_task(self._download_page_attachments(page, download_limit))
                         if self.download_attachments
@@ -283,7 +335,9 @@ class SyncEngine:
                     )
                     if task is not None:
                         staged.append(task)
-                    await ready.put(_Staged(page, task))
+                    stored = retry_stored if not retry_stored.is_set() and pages_read == 0 else None
+                    pages_read += 1
+                    await ready.put(_Staged(page, task, weight, nbytes, stored))
                 await ready.put(None)
             except asyncio.CancelledError:
                 raise
@@ -319,6 +373,11 @@ class SyncEngine:
                     download_failures=failures,
                 )
                 counts.add(page_counts)
+                await ahead.give(item.entities, item.bytes)
+                if item.stored is not None:
+                    item.stored.set()
+                if page_counts.released_blobs:
+                    await self._release(page_counts.released_blobs)
                 pages += 1
                 last_cursor = page.cursor
                 log.debug("run #%d: page %d of %s stored", run_id, pages, page.stream)
@@ -327,6 +386,8 @@ class SyncEngine:
             if mode == "full":
                 swept = await asyncio.to_thread(store.sweep_unseen, cid, run_id, self.full_sweep_types)
                 counts.add(swept)
+                if swept.released_blobs:
+                    await self._release(swept.released_blobs)
                 if self.progress is not None and swept.changed:
                     self.progress("sweep", counts)
             report = build_report("succeeded")
@@ -361,6 +422,16 @@ class SyncEngine:
     # -----------------------------------------------------------------------------------------
     # Attachment bytes
 
+    async def _release(self, shas: set[str]) -> None:
+        """Delete the files of attachments that are gone or changed (e.g. redacted) once no row
+        refers to them; files placed or reused since this run started are kept (a page still
+        in flight may refer to them; a later run or the full run's prune takes them)."""
+        if not self.store.blobs.configured:
+            return
+        removed = await asyncio.to_thread(self.store.release_blobs, shas, unused_since=self._started_wall)
+        if removed:
+            log.debug("removed %d attachment files no longer referred to", removed)
+
     async def _retry_page(self, cursor: dict[str, Any]) -> SourcePage | None:
         """A page of the attachments recorded as failed by earlier runs, re-read for fresh links.
 
@@ -393,8 +464,13 @@ class SyncEngine:
         result = _Downloaded(counts=counts, failures={}, listed=[])
         if not found:
             return result
+        # Stored bytes are reused only while the attachment's size is unchanged: one Zendesk
+        # replaced (a redaction leaves an empty "redacted.txt") is downloaded again.
         known = await asyncio.to_thread(
-            self.store.attachment_files, self.connection_id, [a.id for a in found]
+            self.store.attachment_files,
+            self.connection_id,
+            [a.id for a in found],
+            sizes={a.id: a.size for a in found},
         )
 
         async def fetch(attachment: ZendeskAttachmentEntity) -> None:
