@@ -16,13 +16,20 @@ tickets through the simulator's write API, and runs ``zensync sync`` again. It r
 Targets: full sync within 1.25× of the bound, incremental ≤ 2 % of the full run's requests,
 peak memory < 300 MB at 100,000 tickets and flat with size.
 
-Usage: ``python bench/run.py [--sizes 1000,10000,100000] [--minute-seconds 10] [--no-attachments]``.
+``--tls`` serves the simulator over HTTPS (``--ssl-certfile/--ssl-keyfile``) with a certificate
+from a throwaway CA made here with ``cryptography``; zensync trusts that CA alone
+(``SSL_CERT_FILE``, which httpx reads for ``verify``), as it would a real Zendesk's.
+``--repeat N`` runs each full sync N times (fresh database each time) and reports the median.
+
+Usage: ``python bench/run.py [--sizes 1000,10000,100000] [--minute-seconds 10] [--no-attachments]
+[--tls] [--repeat 3]``.
 Results: ``bench/results/latest.json``, ``bench/results/latest.md`` and a timestamped JSON copy.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import platform
@@ -32,7 +39,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +97,7 @@ class SyncFigures:
     simulator_cpu_seconds: float | None = None
     load_average: float | None = None  # 1-minute load of the machine when the run started
     report: dict[str, Any] = field(default_factory=dict)
+    repeats: list[dict[str, Any]] = field(default_factory=list)  # every run when repeated
 
 
 @dataclass
@@ -103,6 +111,7 @@ class SizeResult:
     counts_match_truth: bool
     stored_counts: dict[str, int]
     full_counts_match_truth: bool = False
+    tls: bool = False
 
 
 def _peak_rss_poller(pid: int, peak: list[float], interval: float = 0.05) -> threading.Thread:
@@ -307,39 +316,167 @@ def stored_counts(db: Path, env: dict[str, str]) -> dict[str, int]:
     return {k: int(v) for k, v in json.loads(proc.stdout)["entities"].items()}
 
 
+def throwaway_tls(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA of its own and a certificate for the simulator's two loopback names (127.0.0.1 for
+    the API, localhost for the pre-signed storage host): ``(ca.pem, chain.pem, key.pem)``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "zensync bench CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_pem = folder / "ca.pem"
+    chain_pem = folder / "chain.pem"
+    key_pem = folder / "key.pem"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain_pem.write_bytes(
+        leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+    )
+    key_pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_pem.chmod(0o600)
+    return ca_pem, chain_pem, key_pem
+
+
+def median_run(runs: list[SyncFigures]) -> SyncFigures:
+    """The run with the median time (of an odd number; the lower middle of an even one)."""
+    ordered = sorted(runs, key=lambda f: f.seconds)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def bench_size(
-    tickets: int, minute_seconds: float, change_share: float, attachments: bool, workdir: Path
+    tickets: int,
+    minute_seconds: float,
+    change_share: float,
+    attachments: bool,
+    workdir: Path,
+    *,
+    tls: bool = False,
+    repeat: int = 1,
+    incremental_run: bool = True,
 ) -> SizeResult:
     db = workdir / f"bench-{tickets}.db"
-    with running_simulator(tickets=tickets, plan=PLAN, minute_seconds=minute_seconds) as sim:
+    flags: dict[str, Any] = {"tickets": tickets, "plan": PLAN, "minute_seconds": minute_seconds}
+    extra_env: dict[str, str] = {}
+    if tls:
+        ca, chain, key = throwaway_tls(workdir)
+        flags.update(ssl_certfile=str(chain), ssl_keyfile=str(key))
+        extra_env["SSL_CERT_FILE"] = str(ca)
+    with running_simulator(**flags) as sim:
         env = {
             **os.environ,
+            **extra_env,
             "ZENSYNC_EMAIL": sim.admin_email,
             "ZENSYNC_API_TOKEN": sim.api_token,
         }
-        args = [
-            "sync",
-            "--db",
-            str(db),
-            "--subdomain",
-            sim.subdomain,
-            "--base-url",
-            sim.base_url,
-            "--attachments" if attachments else "--no-attachments",
-        ]
+
+        def sync_args(target: Path) -> list[str]:
+            return [
+                "sync",
+                "--db",
+                str(target),
+                "--subdomain",
+                sim.subdomain,
+                "--base-url",
+                sim.base_url,
+                "--attachments" if attachments else "--no-attachments",
+            ]
+
+        args = sync_args(db)
         truth_before = sim.truth()
         keys = ("ticket", "comment", "user", "organization", "attachment")
 
-        full = measured_sync(
-            sim,
-            args,
-            env,
-            workdir / f"full-{tickets}.json",
-            minute_seconds,
-            f"full sync of {tickets} tickets",
-        )
+        runs: list[SyncFigures] = []
+        for attempt in range(repeat):
+            if attempt:
+                # a fresh copy each time, once the windows the previous run drew down have refilled
+                time.sleep(minute_seconds * 1.5)
+            target = db if attempt == repeat - 1 else workdir / f"bench-{tickets}-{attempt}.db"
+            figures_ = measured_sync(
+                sim,
+                sync_args(target),
+                env,
+                workdir / f"full-{tickets}-{attempt}.json",
+                minute_seconds,
+                f"full sync of {tickets} tickets",
+            )
+            runs.append(figures_)
+            print(
+                f"  full: {figures_.seconds}s (bound {figures_.bound_seconds}s, ×{figures_.ratio_to_bound}), "
+                f"CPU {figures_.cpu_seconds}s / simulator {figures_.simulator_cpu_seconds}s, "
+                f"{figures_.peak_rss_mb} MB, {figures_.rate_limited} 429s",
+                flush=True,
+            )
+        full = median_run(runs)
+        full.repeats = [
+            {
+                "seconds": f.seconds,
+                "ratio_to_bound": f.ratio_to_bound,
+                "cpu_seconds": f.cpu_seconds,
+                "peak_rss_mb": f.peak_rss_mb,
+                "rate_limited": f.rate_limited,
+            }
+            for f in runs
+        ]
         after_full = stored_counts(db, env)
-        print(f"  full: {full.seconds}s (bound {full.bound_seconds}s), {full.requests} requests", flush=True)
+        if not incremental_run:
+            return SizeResult(
+                tickets=tickets,
+                truth={"before": truth_before, "after": truth_before},
+                full=full,
+                incremental=full,
+                changed_tickets=0,
+                incremental_share=0.0,
+                counts_match_truth=all(after_full.get(k) == truth_before.get(k) for k in keys),
+                stored_counts=after_full,
+                full_counts_match_truth=all(after_full.get(k) == truth_before.get(k) for k in keys),
+                tls=tls,
+            )
 
         changed = max(1, round(tickets * change_share))
         change_tickets(sim, stored_ticket_ids(db, env, changed))
@@ -368,6 +505,7 @@ def bench_size(
         counts_match_truth=all(counts.get(k) == truth.get(k) for k in keys),
         stored_counts=counts,
         full_counts_match_truth=all(after_full.get(k) == truth_before.get(k) for k in keys),
+        tls=tls,
     )
 
 
@@ -375,9 +513,14 @@ def markdown(results: list[SizeResult], minute_seconds: float) -> str:
     def buckets(f: SyncFigures) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(f.requests_by_bucket.items()))
 
+    tls = any(r.tls for r in results)
+    repeats = max((len(r.full.repeats) for r in results), default=1)
     lines = [
         f"Enterprise plan limits, rate-limit minute shortened to {minute_seconds:g} s; "
-        f"bound = busiest bucket's requests ÷ its rate.",
+        f"bound = busiest bucket's requests ÷ its rate"
+        + ("; over TLS (HTTPS, own CA)" if tls else "")
+        + (f"; full runs: median of {repeats}" if repeats > 1 else "")
+        + ".",
         "",
         "| tickets | run | requests by bucket | bound (s) | time (s) | time ÷ bound "
         "| CPU zensync / simulator (s) | load | peak RSS (MB) | entities/s | 429s | share of full "
@@ -385,7 +528,10 @@ def markdown(results: list[SizeResult], minute_seconds: float) -> str:
         "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results:
-        for label, f in (("full", r.full), ("incremental", r.incremental)):
+        runs = (
+            (("full", r.full), ("incremental", r.incremental)) if r.changed_tickets else (("full", r.full),)
+        )
+        for label, f in runs:
             ratio = "–" if f.ratio_to_bound is None else f"{f.ratio_to_bound:.2f}"
             share = "" if label == "full" else f"{r.incremental_share:.2%} ({r.changed_tickets} changed)"
             ok = r.full_counts_match_truth if label == "full" else r.counts_match_truth
@@ -442,6 +588,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-attachments", action="store_true", help="sync attachment metadata only")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="results folder")
+    parser.add_argument("--tls", action="store_true", help="serve the simulator over HTTPS (own CA)")
+    parser.add_argument("--repeat", type=int, default=1, help="full syncs per size; the median is reported")
+    parser.add_argument(
+        "--no-incremental", action="store_true", help="full syncs only (no changes, no incremental run)"
+    )
     args = parser.parse_args(argv)
     try:
         args.size_list = [int(s.replace("_", "").replace(",", "")) for s in args.sizes.split(",") if s]
@@ -457,7 +608,16 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.size_list:
             print(f"{size:,} tickets", flush=True)
             results.append(
-                bench_size(size, args.minute_seconds, args.change_share, not args.no_attachments, Path(tmp))
+                bench_size(
+                    size,
+                    args.minute_seconds,
+                    args.change_share,
+                    not args.no_attachments,
+                    Path(tmp),
+                    tls=args.tls,
+                    repeat=max(1, args.repeat),
+                    incremental_run=not args.no_incremental,
+                )
             )
     table = markdown(results, args.minute_seconds)
     payload = {
@@ -471,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         "bucket_limits_per_minute": BUCKET_LIMITS,
         "minute_seconds": args.minute_seconds,
         "change_share": args.change_share,
+        "tls": args.tls,
+        "repeat": args.repeat,
         "results": [asdict(r) for r in results],
         "missed_targets": verdicts(results),
     }
