@@ -351,3 +351,39 @@ async def test_the_quick_credential_check_fails_fast_on_a_closed_port() -> None:
         with pytest.raises(ConnectionFailed):
             await client.get_json("/api/v2/users/me.json")
         assert time.monotonic() - started < 6
+
+
+async def test_https_with_a_private_ca_is_verified_for_the_api_and_the_storage_host(tmp_path: Path) -> None:
+    """Zendesk is HTTPS only: ``verify=`` (an SSLContext of the account's CA) is used for the
+    account's host and for the pre-signed storage host; without it the certificate is refused."""
+    import importlib.util
+
+    helper = Path(__file__).parents[1] / "simulator" / "test_data_api.py"
+    spec = importlib.util.spec_from_file_location("zensync_tls_helper", helper)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    certfile, keyfile = module.self_signed_certificate(tmp_path)
+    with running_simulator(tickets=5, ssl_certfile=certfile, ssl_keyfile=keyfile) as sim:
+        assert sim.base_url.startswith("https://")
+        auth = ApiTokenAuth(sim.admin_email, sim.api_token)
+        upload = await _upload_verified(sim, b"%PDF-1.4 over TLS")
+        async with ZendeskClient(config_for(sim), auth, verify=sim.verify) as client:
+            saved = await client.download(upload["content_url"], tmp_path, max_bytes=10_000)
+        assert saved.path.read_bytes() == b"%PDF-1.4 over TLS"
+        async with ZendeskClient(config_for(sim), auth, max_retries=0) as untrusting:
+            with pytest.raises(ConnectionFailed):
+                await untrusting.get_json("/api/v2/users/me.json")
+
+
+async def _upload_verified(sim: SimulatorHandle, content: bytes) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=sim.base_url, verify=sim.verify) as http:
+        response = await http.post(
+            "/api/v2/uploads",
+            params={"filename": "tls.pdf"},
+            content=content,
+            headers={"Authorization": sim.basic_auth_header(), "Content-Type": "application/pdf"},
+        )
+    assert response.status_code == 201, response.text
+    attachment: dict[str, Any] = response.json()["upload"]["attachment"]
+    return attachment

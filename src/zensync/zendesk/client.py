@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import ssl
 import tempfile
 import time
 import uuid
@@ -150,6 +151,7 @@ class ZendeskClient:
         max_total_wait: float = DEFAULT_MAX_TOTAL_WAIT,
         rate_limit_retries: int | None = None,
         rate_limit_wait: float | None = None,
+        verify: ssl.SSLContext | bool = True,
         http2: bool = False,
         pacer: Pacer | None = None,
         backoff: float = 0.5,
@@ -178,8 +180,12 @@ class ZendeskClient:
         else:
             self._timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
         self._transport = transport
+        # ``verify``: True (certifi's CAs, or SSL_CERT_FILE's, which httpx reads) or an
+        # SSLContext (e.g. a private CA's); the pre-signed storage host is checked the same way.
+        self._verify = verify
         self._http = httpx.AsyncClient(
             auth=auth,
+            verify=verify,
             timeout=self._timeout,
             transport=transport,
             http2=http2,
@@ -467,6 +473,7 @@ class ZendeskClient:
         if self._anonymous is None:
             self._anonymous = httpx.AsyncClient(
                 auth=None,
+                verify=self._verify,
                 timeout=self._timeout,
                 transport=self._transport,
                 follow_redirects=True,
