@@ -307,3 +307,27 @@ PHRASE_ATTACHMENT_NAME = "quarterly-report-zx81.pdf"
 PHRASE_USER_NAME = "Zebulon Quartermaine"
 PHRASE_ORG_NAME = "Brightwater Pelican Cooperative"
 PHRASE_TICKET_IDS = (42, 43, 44)  # subject, comment body, attachment name
+RATING_COMMENTS = ("Great support!", "Quick and helpful.", "Took too long.", "Problem not solved.", "")
+
+# The standard triggers and automations of a Zendesk account (their default names), which
+# fire the notifications and automatic changes of ticket histories.
+TRIGGERS = (
+    "Notify requester and CCs of received request",
+    "Notify all agents of received request",
+    "Notify requester and CCs of comment update",
+    "Notify assignee of comment update",
+    "Notify assignee of assignment",
+)
+AUTOMATIONS = (
+    "Close ticket 4 days after status is set to solved",
+    "Pending notification 24 hours",
+    "Request customer satisfaction rating (System Automation)",
+)
+MACROS = (
+    ("Customer not responding", "We have not heard back from you. Is there anything else we can help with?"),
+    ("Downgrade and inform", "We have moved your request to our standard queue and will be in touch."),
+    ("Refund issued", "Your refund is on its way; it should appear within five business days."),
+    ("Request more information", "Could you send us a screenshot and the exact steps to reproduce this?"),
+    ("Escalate to Tier 2", "I have passed this on to our Tier 2 team, who will follow up shortly."),
+    ("Close and redirect to help center", "Our help center has a step-by-step article on this topic."),
+)

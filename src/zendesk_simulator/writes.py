@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .audits import event_id
 from .common import (
     ATTACHMENT_BASE,
-    AUDIT_BASE,
     BRAND_ID,
     COMMENT_BASE,
     CUSTOM_STATUS_BASE,
@@ -39,6 +39,9 @@ from .common import (
 )
 from .generator import GeneratedAccount, TicketEvent
 from .words import CUSTOM_FIELDS
+
+# the properties a creation audit lists as Create events, when set
+_CREATED_FIELDS = ("subject", "status", "priority", "type", "requester_id", "assignee_id", "group_id", "tags")
 
 
 class Account(GeneratedAccount):
@@ -299,6 +302,8 @@ class Account(GeneratedAccount):
             attachments.extend(files)
         ci = self._next_comment_index
         self._next_comment_index += 1
+        audit_id = self._next_written_audit  # the audit this comment is made in
+        self._next_written_audit += 1
         now = self._now()
         return {
             "id": COMMENT_BASE + ci,
@@ -309,7 +314,7 @@ class Account(GeneratedAccount):
             "plain_body": plain,
             "public": bool(public),
             "attachments": attachments,
-            "audit_id": AUDIT_BASE + ci,
+            "audit_id": audit_id,
             "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
             "metadata": {"system": {"client": "zendesk-simulator", "ip_address": "127.0.0.1"}, "custom": {}},
             "created_at": iso(now),
@@ -321,53 +326,20 @@ class Account(GeneratedAccount):
         audit_id = int(comment["audit_id"]) if comment is not None else self._next_written_audit
         if comment is None:
             self._next_written_audit += 1
-        for n, c in enumerate(changes):
-            c["id"] = audit_id * 10 + n + 1
+        for n, c in enumerate(changes, start=1):
+            c["id"] = event_id(audit_id, n)
         ev = TicketEvent(
             ts=ts, audit_id=audit_id, ticket_id=tid, updater_id=actor_id, comment=comment, changes=changes
         )
         self._written_events.append(ev)
+        self._written_by_ticket.setdefault(tid, []).append(ev)
+        self._written_by_id[audit_id] = ev
         if self._events_index is not None:
             self._events_index.touch(audit_id, ts)
 
     def render_audit(self, audit_id: int, base: str) -> JSON:
         """The ``audit`` a write answers with (Create/Update Ticket): its comment and changes."""
-        ev = next(e for e in reversed(self._written_events) if e.audit_id == audit_id)
-        events: list[JSON] = []
-        if ev.comment is not None:
-            c = ev.comment
-            events.append(
-                {
-                    "id": c["id"],
-                    "type": "Comment",
-                    "author_id": c["author_id"],
-                    "body": c["body"],
-                    "html_body": c["html_body"],
-                    "plain_body": c["plain_body"],
-                    "public": c["public"],
-                    "attachments": [self._stored_attachment(a, base) for a in c["attachments"]],
-                    "audit_id": c["audit_id"],
-                }
-            )
-        for change in ev.changes:
-            events.append(
-                {
-                    "id": change["id"],
-                    "type": "Change",
-                    "field_name": change["field_name"],
-                    "value": change["value"],
-                    "previous_value": change["previous_value"],
-                }
-            )
-        return {
-            "id": audit_id,
-            "ticket_id": ev.ticket_id,
-            "created_at": iso(ev.ts),
-            "author_id": ev.updater_id,
-            "metadata": {"system": {"client": "zendesk-simulator", "ip_address": "127.0.0.1"}, "custom": {}},
-            "via": {"channel": "api", "source": {"from": {}, "to": {}, "rel": None}},
-            "events": events,
-        }
+        return self.audits.written(self._written_by_id[audit_id], base)[0]
 
     def _count_ticket(self, t: JSON, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) a live ticket and its comments from the counts."""
@@ -462,7 +434,12 @@ class Account(GeneratedAccount):
         self._extra_comments[tid] = [comment]
         self.ticket_index.touch(tid, now)
         self._count_ticket(t, +1)
-        self._record_event(tid, actor_id, comment, [], now)
+        creates = [
+            {"field_name": name, "value": t[name], "event_type": "Create"}
+            for name in _CREATED_FIELDS
+            if t[name] not in (None, [])
+        ]
+        self._record_event(tid, actor_id, comment, creates, now)
         self._invalidate_lists()
         return t, int(comment["audit_id"])
 

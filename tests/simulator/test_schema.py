@@ -59,6 +59,7 @@ RELAXED = {
     "ticket_events items": "the spec points them at TicketMetricEventBaseObject (known quirk); "
     "checked against the documented event shape instead",
     "audit change values": "any JSON value (a tags change carries a list, an unassignment null)",
+    "ticket_audits cursors": "after_cursor/after_url (before_*) are null on the last (first) page",
 }
 
 # Fields of a schema that responses never carry: write-only ones ("POST requests only").
@@ -101,6 +102,8 @@ def components(exports: bool) -> dict[str, Any]:
     for prop in ("after_cursor", "before_cursor"):
         pagination["meta"]["properties"][prop]["nullable"] = True
     schemas["AuditObject"]["properties"]["events"]["items"]["properties"]["value"] = {}
+    for prop in ("after_cursor", "after_url", "before_cursor", "before_url"):
+        schemas["TicketAuditsResponse"]["properties"][prop]["nullable"] = True
     if exports:
         schemas["TicketObject"]["properties"]["status"]["enum"].append("deleted")
     # "Incremental Ticket Event Export": audits with child events; with comment_events, every
@@ -321,6 +324,33 @@ def test_incremental_exports(admin: httpx.Client) -> None:
     validate(events, "/api/v2/incremental/ticket_events")
     children = [c for e in events["ticket_events"] for c in e["child_events"] if c["event_type"] == "Comment"]
     assert children and all("body" in c for c in children)
+
+
+def test_audit_endpoints(admin: httpx.Client) -> None:
+    for tid in (5, 18):
+        audits = get(admin, f"/api/v2/tickets/{tid}/audits.json")
+        validate(audits, "/api/v2/tickets/{ticket_id}/audits")
+        assert_complete(audits["audits"], "TicketAuditObject")
+        validate(
+            get(admin, f"/api/v2/tickets/{tid}/audits.json", **{"page[size]": 10}),
+            "/api/v2/tickets/{ticket_id}/audits",
+            cursor=True,
+        )
+        one = audits["audits"][1]["id"]
+        validate(
+            get(admin, f"/api/v2/tickets/{tid}/audits/{one}.json"),
+            "/api/v2/tickets/{ticket_id}/audits/{ticket_audit_id}",
+        )
+        validate(
+            get(admin, f"/api/v2/tickets/{tid}/audits/count.json"), "/api/v2/tickets/{ticket_id}/audits/count"
+        )
+    page = get(admin, "/api/v2/ticket_audits.json", limit=1000)
+    validate(page, "/api/v2/ticket_audits")
+    last = get(admin, page["after_url"])
+    validate(last, "/api/v2/ticket_audits")
+    validate(
+        get(admin, "/api/v2/ticket_audits.json", **{"page[size]": 50}), "/api/v2/ticket_audits", cursor=True
+    )
 
 
 def test_error_bodies(admin: httpx.Client) -> None:

@@ -81,3 +81,13 @@ def test_every_comment_through_ticket_events(zenpy: Zenpy, simulator: SimulatorH
             if child["event_type"] == "Comment":
                 comment_ids.add(child["id"])
     assert len(comment_ids) == truth["comment"]
+
+
+def test_audits_per_ticket_in_bulk_and_as_events(zenpy: Zenpy, simulator: SimulatorHandle) -> None:
+    truth = simulator.truth()
+    heavy = list(zenpy.tickets.audits(ticket=18))
+    assert len(heavy) > 100 and all(a.ticket_id == 18 for a in heavy)
+    listed = [a.id for a in zenpy.tickets.audits()]
+    assert len(listed) == len(set(listed)) and 0 < len(listed) < truth["audit"]
+    events = {e.id for e in zenpy.tickets.events(start_time=0)}
+    assert len(events) == truth["ticket_event"]
