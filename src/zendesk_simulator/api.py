@@ -50,7 +50,6 @@ from starlette.routing import BaseRoute, Route
 from .api_base import (
     DELETED_USER_FIELDS,
     INVALID_ENDPOINT_BODY,
-    MAX_EXPORT_PAGE,
     PRESIGN_TTL,
     ApiBase,
     Handler,
@@ -58,21 +57,18 @@ from .api_base import (
     _base,
     _bool_param,
     _includes,
-    _int_param,
-    _kept_params,
-    _url,
     bad_request,
-    decode_export_cursor,
-    encode_export_cursor,
     forbidden,
     json_response,
 )
 from .api_history import HistoryRoutes
+from .api_objects import ObjectRoutes
+from .api_search import SearchRoutes
 from .auth import authenticate
-from .data import JSON, RecordNotFound, SortedIds, TimeIndex, iso
+from .data import JSON, RecordNotFound, SortedIds, iso
 
 
-class SimulatorApi(HistoryRoutes, ApiBase):
+class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
     """Routes over one ``Account``; composed by ``app.create_app``."""
 
     def routes(self) -> list[BaseRoute]:
@@ -140,34 +136,6 @@ class SimulatorApi(HistoryRoutes, ApiBase):
             ),
         ]
         return routes
-
-    # ------------------------------------------------------------------ sideloads
-
-    def _sideload(self, request: Request, tickets: list[JSON], include: set[str]) -> JSON:
-        """``include=users,groups,organizations`` for ticket bodies ("Side-Loading")."""
-        base = _base(request)
-        out: JSON = {}
-        if "users" in include:
-            ids: set[int] = set()
-            for t in tickets:
-                for key in ("requester_id", "submitter_id", "assignee_id"):
-                    if t.get(key):
-                        ids.add(int(t[key]))
-                ids.update(int(x) for x in t.get("collaborator_ids") or [])
-            out["users"] = [u for u in (self.account.render_user(i, base) for i in sorted(ids)) if u]
-        if "groups" in include:
-            gids = sorted({int(t["group_id"]) for t in tickets if t.get("group_id")})
-            out["groups"] = [g for g in (self.account.render_group(i, base) for i in gids) if g]
-        if "organizations" in include:
-            oids = sorted({int(t["organization_id"]) for t in tickets if t.get("organization_id")})
-            out["organizations"] = [o for o in (self.account.render_org(i, base) for i in oids) if o]
-        return out
-
-    def _tickets_with(self, request: Request, tickets: list[JSON]) -> list[JSON]:
-        if "comment_count" in _includes(request):
-            for t in tickets:
-                t["comment_count"] = self.account.comment_count(int(t["id"]))
-        return tickets
 
     # ------------------------------------------------------------------ tickets
 
@@ -595,145 +563,6 @@ class SimulatorApi(HistoryRoutes, ApiBase):
         )
 
     # ------------------------------------------------------------------ incremental exports
-
-    def _start_time(self, request: Request) -> int:
-        raw = request.query_params.get("start_time")
-        if raw is None or raw == "":
-            raise bad_request(
-                "start_time is required: pass start_time=<Unix seconds, at least one minute in the past> "
-                "(0 exports everything)"
-            )
-        try:
-            start = int(float(raw))
-        except ValueError:
-            raise bad_request(f"start_time must be Unix epoch seconds, got {raw!r}") from None
-        if start > time.time() - self.minute:
-            raise Reply(
-                json_response(
-                    {
-                        "error": "InvalidValue",
-                        "description": "Too recent start_time. Use a start_time older than 1 minute",
-                    },
-                    422,
-                )
-            )
-        return max(0, start)
-
-    def _per_page(self, request: Request) -> int:
-        value = _int_param(request, "per_page", MAX_EXPORT_PAGE, minimum=1)
-        assert value is not None
-        return min(value, MAX_EXPORT_PAGE)
-
-    def _cutoff(self) -> float:
-        """Exports hold back the most recent minute ("Incremental Exports", start_time)."""
-        return time.time() - self.minute
-
-    def _cursor_export(
-        self,
-        request: Request,
-        index: TimeIndex,
-        name: str,
-        render: Callable[[int], JSON | None],
-        skip: Callable[[int], bool] = lambda _id: False,
-        sideload: Callable[[list[JSON]], JSON] | None = None,
-    ) -> Response:
-        """Cursor-based incremental export over ``index`` (tickets, users)."""
-        per_page = self._per_page(request)
-        cursor = request.query_params.get("cursor")
-        from_cursor = bool(cursor)
-        if cursor:
-            key, backwards = decode_export_cursor(cursor)
-        else:
-            key, backwards = (self._start_time(request) - 1, 1 << 62), False
-        cutoff = self._cutoff()
-        scanned: list[tuple[int, int]] = []
-        kept: list[int] = []
-        if backwards:
-            for entry in index.iter_before(key):
-                if entry[0] > cutoff:
-                    continue
-                scanned.append(entry)
-                if not skip(entry[1]):
-                    kept.append(entry[1])
-                    if len(kept) == per_page:
-                        break
-            scanned.reverse()
-            kept.reverse()
-        else:
-            for entry in index.iter_after(key):
-                if entry[0] > cutoff:
-                    break
-                scanned.append(entry)
-                if not skip(entry[1]):
-                    kept.append(entry[1])
-                    if len(kept) == per_page:
-                        break
-        last = scanned[-1] if scanned else key
-        more = False
-        for entry in index.iter_after(last):
-            more = entry[0] <= cutoff
-            break
-        items = [x for x in (render(i) for i in kept) if x is not None]
-        after_cursor = encode_export_cursor(last)
-        before_cursor = encode_export_cursor(scanned[0], before=True) if (scanned and from_cursor) else None
-        keep = _kept_params(request, ("cursor", "start_time"))
-        body: JSON = {
-            name: items,
-            "after_url": _url(request, {**keep, "cursor": after_cursor}),
-            "after_cursor": after_cursor,
-            "before_url": _url(request, {**keep, "cursor": before_cursor}) if before_cursor else None,
-            "before_cursor": before_cursor,
-            "end_of_stream": not more,
-        }
-        if sideload is not None:
-            body.update(sideload(items))
-        return json_response(body)
-
-    def _time_export(
-        self,
-        request: Request,
-        index: TimeIndex,
-        name: str,
-        render: Callable[[int], JSON | None],
-        sideload: Callable[[list[JSON]], JSON] | None = None,
-        skip: Callable[[int], bool] = lambda _id: False,
-    ) -> Response:
-        """Time-based incremental export: ``end_time`` is the last item's timestamp."""
-        start = self._start_time(request)
-        per_page = self._per_page(request)
-        cutoff = self._cutoff()
-        entries: list[tuple[int, int]] = []
-        iterator = index.iter_after((start - 1, 1 << 62))
-        for entry in iterator:
-            if entry[0] > cutoff:
-                break
-            if len(entries) >= per_page and entry[0] != entries[-1][0]:
-                break
-            entries.append(entry)
-        more = False
-        if entries:
-            for entry in index.iter_after(entries[-1]):
-                more = entry[0] <= cutoff
-                break
-        if entries:
-            end_time = entries[-1][0]
-            if more and entries[0][0] == end_time:
-                # The whole page shares one timestamp: step past it or the next page repeats it.
-                end_time += 1
-        else:
-            end_time = start
-        items = [x for x in (render(i) for _, i in entries if not skip(i)) if x is not None]
-        keep = _kept_params(request, ("start_time",))
-        body: JSON = {
-            name: items,
-            "count": len(items),
-            "end_time": end_time,
-            "next_page": _url(request, {**keep, "start_time": str(end_time)}),
-            "end_of_stream": not more,
-        }
-        if sideload is not None:
-            body.update(sideload(items))
-        return json_response(body)
 
     def _ticket_renderer(self, request: Request) -> Callable[[int], JSON | None]:
         base = _base(request)

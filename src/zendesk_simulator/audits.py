@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from cachetools import LRUCache
 
+from .catalog import custom_status_id
 from .common import (
     AUDIT_BASE,
     AUTOMATION_BASE,
@@ -268,7 +269,7 @@ class AuditRenderer:
                 )
             else:
                 change("status", STATUSES[st.status], rule_via)
-                change("custom_status_id", CUSTOM_STATUS_BASE + st.status + 1, rule_via)
+                change("custom_status_id", custom_status_id(st.status), rule_via)
                 change("assignee_id", assignee_id)
                 change("group_id", group_id)
             if st.kind == EDIT:

@@ -29,19 +29,21 @@ import random
 import re
 import time
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cachetools import LRUCache
 
 from .audits import AuditRenderer
+from .catalog import CUSTOM_STATUS_COUNT, METRIC_EVENT_BASE, Catalog, custom_status_id
 from .common import (
     ARCHIVE_AFTER,
     ATTACHMENT_BASE,
     AUDIT_BASE,
     BRAND_ID,
     COMMENT_BASE,
-    CUSTOM_STATUS_BASE,
     DAY,
     GROUP_BASE,
     JSON,
@@ -79,6 +81,7 @@ from .history import (
     draw_skeleton,
 )
 from .ordering import SortedIds, TimeIndex
+from .search import SearchEngine
 from .words import (
     AGENT_SENTENCES,
     ATTACHMENT_KINDS,
@@ -167,6 +170,11 @@ class GeneratedAccount:
         self._written_by_id: dict[int, TicketEvent] = {}
         self._audits = AuditRenderer(self)
         self._group_agents: dict[int, list[int]] = {}
+        self._sat_codes: array[int] | None = None
+        self._tag_counts: Counter[str] | None = None
+        self._metric_index: TimeIndex | None = None
+        self.catalog = Catalog(self)
+        self.searcher = SearchEngine(self)
         self._list_cache: dict[str, SortedIds] = {}
         self._uploads: dict[str, list[JSON]] = {}
         self._upload_bytes: dict[int, tuple[bytes, str]] = {}
@@ -433,6 +441,7 @@ class GeneratedAccount:
             "archived_tickets": self._archived,
             "groups": self.n_groups,
             **self._audit_truth(),
+            **self._object_truth(),
             "phrases": [
                 {
                     "phrase": p.phrase,
@@ -465,6 +474,36 @@ class GeneratedAccount:
             if self.ticket_state(tid) != "deleted":
                 readable += len(events)
         return {"audit": readable, "ticket_event": exported}
+
+    def _object_truth(self) -> JSON:
+        """How many of each object tickets, users and organizations point to a read finds."""
+        cat = self.catalog
+        identities = 0
+        for uid in self.listable_user_ids().ids:
+            user = self.render_user(int(uid), "")
+            if user is not None:
+                identities += len(cat.identities(user, ""))
+        return {
+            "ticket_fields": len(cat.ticket_field_ids()),
+            "user_fields": len(cat.user_field_ids()),
+            "organization_fields": len(cat.org_field_ids()),
+            "ticket_forms": 1,
+            "brands": 1,
+            "custom_statuses": CUSTOM_STATUS_COUNT,
+            "group_memberships": len(cat.group_membership_ids()),
+            "organization_memberships": len(cat.org_membership_ids()),
+            "satisfaction_ratings": len(cat.rated_ticket_ids()),
+            "tags": len(self.ticket_tag_counts()),
+            "ticket_metrics": len(self.metric_ticket_ids()),
+            "ticket_metric_events": len(self.metric_events_index()),
+            "macros": len(cat.macro_ids()),
+            "sla_policies": len(cat.sla_policy_ids()),
+            "identities": identities,
+        }
+
+    def metric_ticket_ids(self) -> list[int]:
+        """Tickets with Ticket Metrics: generated tickets that are not deleted."""
+        return [int(t) for t in self.searchable_ticket_ids().ids if t <= self.n_tickets_generated]
 
     def _phrases(self) -> list[_Phrase]:
         if not self.phrases_enabled:
@@ -528,6 +567,7 @@ class GeneratedAccount:
 
     def _invalidate_lists(self) -> None:
         self._list_cache.clear()
+        self._tag_counts = None
 
     def ticket_facts(self, i: int) -> TicketFacts:
         """The start-up draw's facts about generated ticket ``i`` that its history ends in."""
@@ -606,7 +646,7 @@ class GeneratedAccount:
             "description": description,
             "priority": PRIORITIES[self._t_priority[i]],
             "status": "deleted" if deleted else status,
-            "custom_status_id": CUSTOM_STATUS_BASE + self._t_status[i] + 1,
+            "custom_status_id": custom_status_id(self._t_status[i]),
             "recipient": f"support@{self.config.subdomain}.zendesk.com" if channel == "email" else None,
             "requester_id": USER_BASE + requester,
             "submitter_id": USER_BASE + int(self._t_submitter[i]),
@@ -962,9 +1002,12 @@ class GeneratedAccount:
             ts = array("q")
             ids = array("q")
             counts = array("H")
+            sat = array("b")
             agents, n_groups, seed = self._agents, self.n_groups, self.seed
             for i in range(self.n_tickets_generated):
-                steps = draw_skeleton(seed, self.ticket_facts(i), agents, n_groups).steps
+                skeleton = draw_skeleton(seed, self.ticket_facts(i), agents, n_groups)
+                steps = skeleton.steps
+                sat.append(skeleton.satisfaction)
                 first = AUDIT_BASE + (i + 1) * STRIDE
                 ts.extend(step.ts for step in steps)
                 ids.extend(range(first, first + len(steps)))
@@ -973,8 +1016,52 @@ class GeneratedAccount:
             for ev in self._written_events:
                 index.touch(ev.audit_id, ev.ts)
             self._audit_counts = counts
+            self._sat_codes = sat
             self._events_index = index
         return self._events_index
+
+    def satisfaction_codes(self) -> array[int]:
+        """Each generated ticket's satisfaction outcome (history.SAT_*), drawn with the index."""
+        self.events_index()
+        assert self._sat_codes is not None
+        return self._sat_codes
+
+    def ticket_tag_counts(self) -> Counter[str]:
+        """How many tickets (not deleted) carry each tag: List Tags."""
+        if self._tag_counts is None:
+            counts: Counter[str] = Counter()
+            for tid in self.searchable_ticket_ids().ids:
+                ticket = self.render_ticket(int(tid), "")
+                if ticket is not None:
+                    counts.update(ticket["tags"])
+            self._tag_counts = counts
+        return self._tag_counts
+
+    def metric_events_index(self) -> TimeIndex:
+        """Ticket metric events by (time, id): the Ticket Metric Event export's order."""
+        if self._metric_index is None:
+            ts = array("q")
+            ids = array("q")
+            for tid in range(1, self.n_tickets_generated + 1):
+                for event in self.catalog.metric_events(tid):
+                    ts.append(_epoch(event["time"]))
+                    ids.append(event["id"])
+            self._metric_index = TimeIndex(ts, ids)
+        return self._metric_index
+
+    def metric_event(self, event_id: int) -> JSON | None:
+        tid, n = divmod(event_id - METRIC_EVENT_BASE, 16)
+        if not 0 < tid <= self.n_tickets_generated:
+            return None
+        events = self.catalog.metric_events(tid)
+        return events[n] if n < len(events) else None
+
+    def searchable_ticket_ids(self) -> SortedIds:
+        """Tickets search finds: every ticket that is not deleted, archived ones included."""
+        readable = ("live", "archived")
+        return self._cached_list(
+            "searchable", lambda: (t for t in self._all_ticket_ids() if self.ticket_state(t) in readable)
+        )
 
     @property
     def audits(self) -> AuditRenderer:
@@ -1255,3 +1342,7 @@ class GeneratedAccount:
             "created_at": iso(created),
             "updated_at": iso(created + DAY),
         }
+
+
+def _epoch(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp())

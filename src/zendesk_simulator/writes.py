@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .audits import event_id
+from .catalog import custom_status_id
 from .common import (
     ATTACHMENT_BASE,
     BRAND_ID,
@@ -144,7 +145,7 @@ class Account(GeneratedAccount):
                     },
                 )
             change("status", status)
-            t["custom_status_id"] = CUSTOM_STATUS_BASE + STATUSES.index(status) + 1
+            t["custom_status_id"] = custom_status_id(STATUSES.index(status))
         if "priority" in data:
             if data["priority"] not in PRIORITIES:
                 raise RecordInvalid(

@@ -1,0 +1,411 @@
+"""Routes for the objects tickets, users and organizations point to (catalog.py).
+
+Each list answers with the pagination its reference page documents (cursor with
+``page[size]``, else offset) and each object id tickets, users or organizations carry
+resolves here: ``custom_fields[].id`` (Ticket Fields), ``ticket_form_id`` (Ticket Forms),
+``brand_id`` (Brands), ``custom_status_id`` (Custom Ticket Statuses),
+``satisfaction_rating.id`` (Satisfaction Ratings), ``user_fields`` / ``organization_fields``
+keys, group and organization memberships, identities, and the macros referenced by audits.
+
+Allowed for: agents, except where the reference says admins (Ticket Metric Events export,
+SLA Policies) or anyone (Ticket Fields: "Anyone" means any signed-in user).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .api_base import (
+    ApiBase,
+    RouteTable,
+    _base,
+    _includes,
+    json_response,
+)
+from .catalog import METRIC_BASE
+from .common import BRAND_ID, CUSTOM_STATUS_BASE, ORG_BASE, RATING_BASE, TICKET_FORM_ID, USER_BASE
+from .data import JSON, RecordNotFound, SortedIds, TimeIndex, iso
+
+
+class ObjectRoutes(ApiBase):
+    def route_table(self) -> RouteTable:
+        return [
+            *super().route_table(),
+            ("/api/v2/ticket_fields", self.list_ticket_fields, ["GET"]),
+            ("/api/v2/ticket_fields/count", self.count_ticket_fields, ["GET"]),
+            ("/api/v2/ticket_fields/{id:int}", self.show_ticket_field, ["GET"]),
+            ("/api/v2/user_fields", self.list_user_fields, ["GET"]),
+            ("/api/v2/user_fields/{id:int}", self.show_user_field, ["GET"]),
+            ("/api/v2/organization_fields", self.list_org_fields, ["GET"]),
+            ("/api/v2/organization_fields/{id:int}", self.show_org_field, ["GET"]),
+            ("/api/v2/ticket_forms", self.list_ticket_forms, ["GET"]),
+            ("/api/v2/ticket_forms/show_many", self.show_many_ticket_forms, ["GET"]),
+            ("/api/v2/ticket_forms/{id:int}", self.show_ticket_form, ["GET"]),
+            ("/api/v2/brands", self.list_brands, ["GET"]),
+            ("/api/v2/brands/{id:int}", self.show_brand, ["GET"]),
+            ("/api/v2/custom_statuses", self.list_custom_statuses, ["GET"]),
+            ("/api/v2/custom_statuses/{id:int}", self.show_custom_status, ["GET"]),
+            ("/api/v2/group_memberships", self.list_group_memberships, ["GET"]),
+            ("/api/v2/group_memberships/{id:int}", self.show_group_membership, ["GET"]),
+            ("/api/v2/groups/{id:int}/memberships", self.list_group_memberships, ["GET"]),
+            ("/api/v2/users/{id:int}/group_memberships", self.list_group_memberships, ["GET"]),
+            ("/api/v2/organization_memberships", self.list_org_memberships, ["GET"]),
+            ("/api/v2/organization_memberships/{id:int}", self.show_org_membership, ["GET"]),
+            ("/api/v2/users/{id:int}/organization_memberships", self.list_org_memberships, ["GET"]),
+            ("/api/v2/organizations/{id:int}/organization_memberships", self.list_org_memberships, ["GET"]),
+            ("/api/v2/satisfaction_ratings", self.list_satisfaction_ratings, ["GET"]),
+            ("/api/v2/satisfaction_ratings/{id:int}", self.show_satisfaction_rating, ["GET"]),
+            ("/api/v2/tags", self.list_tags, ["GET"]),
+            ("/api/v2/tickets/{id:int}/tags", self.ticket_tags, ["GET"]),
+            ("/api/v2/users/{id:int}/tags", self.user_tags, ["GET"]),
+            ("/api/v2/organizations/{id:int}/tags", self.org_tags, ["GET"]),
+            ("/api/v2/ticket_metrics", self.list_ticket_metrics, ["GET"]),
+            ("/api/v2/ticket_metrics/{id:int}", self.show_ticket_metric, ["GET"]),
+            ("/api/v2/tickets/{id:int}/metrics", self.show_ticket_metrics_of_ticket, ["GET"]),
+            ("/api/v2/incremental/ticket_metric_events", self.export_ticket_metric_events, ["GET"]),
+            ("/api/v2/macros", self.list_macros, ["GET"]),
+            ("/api/v2/macros/active", self.list_macros, ["GET"]),
+            ("/api/v2/macros/{id:int}", self.show_macro, ["GET"]),
+            ("/api/v2/slas/policies", self.list_sla_policies, ["GET"]),
+            ("/api/v2/slas/policies/{id:int}", self.show_sla_policy, ["GET"]),
+            ("/api/v2/users/{id:int}/identities", self.list_identities, ["GET"]),
+            ("/api/v2/users/{id:int}/identities/{identity_id:int}", self.show_identity, ["GET"]),
+        ]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _list(
+        self,
+        request: Request,
+        ids: list[int],
+        render: Callable[[int, str], JSON | None],
+        name: str,
+        extra: Callable[[list[JSON]], JSON] | None = None,
+    ) -> Response:
+        base = _base(request)
+
+        def page(keys: list[int]) -> list[JSON]:
+            return [x for x in (render(k, base) for k in keys) if x is not None]
+
+        return self._paginate(request, SortedIds(sorted(ids)), page, name, extra)
+
+    def _show(self, request: Request, render: Callable[[int, str], JSON | None], name: str) -> Response:
+        found = render(int(request.path_params["id"]), _base(request))
+        if found is None:
+            raise RecordNotFound
+        return json_response({name: found})
+
+    def _users_sideload(self, request: Request, key: str = "user_id") -> Callable[[list[JSON]], JSON]:
+        def extra(items: list[JSON]) -> JSON:
+            if "users" not in _includes(request):
+                return {}
+            base = _base(request)
+            ids = sorted({int(x[key]) for x in items if x.get(key)})
+            return {"users": [u for u in (self.account.render_user(i, base) for i in ids) if u]}
+
+        return extra
+
+    # ------------------------------------------------------------------ fields, forms, brands, statuses
+
+    async def list_ticket_fields(self, request: Request) -> Response:
+        """List Ticket Fields ("Allowed For: Anyone"); sideload ``users`` (creators)."""
+        await self._principal(request, "any")
+        cat = self.account.catalog
+        return self._list(
+            request,
+            cat.ticket_field_ids(),
+            cat.ticket_field,
+            "ticket_fields",
+            self._users_sideload(request, "creator_user_id"),
+        )
+
+    async def count_ticket_fields(self, request: Request) -> Response:
+        await self._principal(request, "any")
+        n = len(self.account.catalog.ticket_field_ids())
+        return json_response({"count": {"value": n, "refreshed_at": iso(time.time())}})
+
+    async def show_ticket_field(self, request: Request) -> Response:
+        await self._principal(request, "any")
+        return self._show(request, self.account.catalog.ticket_field, "ticket_field")
+
+    async def list_user_fields(self, request: Request) -> Response:
+        await self._principal(request)
+        cat = self.account.catalog
+        return self._list(request, cat.user_field_ids(), cat.user_field, "user_fields")
+
+    async def show_user_field(self, request: Request) -> Response:
+        await self._principal(request)
+        return self._show(request, self.account.catalog.user_field, "user_field")
+
+    async def list_org_fields(self, request: Request) -> Response:
+        await self._principal(request)
+        cat = self.account.catalog
+        return self._list(request, cat.org_field_ids(), cat.org_field, "organization_fields")
+
+    async def show_org_field(self, request: Request) -> Response:
+        await self._principal(request)
+        return self._show(request, self.account.catalog.org_field, "organization_field")
+
+    async def list_ticket_forms(self, request: Request) -> Response:
+        await self._principal(request, "any")
+        return self._list(request, [TICKET_FORM_ID], self.account.catalog.ticket_form, "ticket_forms")
+
+    async def show_many_ticket_forms(self, request: Request) -> Response:
+        await self._principal(request, "any")
+        base = _base(request)
+        forms = [
+            f for f in (self.account.catalog.ticket_form(i, base) for i in self._ids_param(request)) if f
+        ]
+        return json_response({"ticket_forms": forms})
+
+    async def show_ticket_form(self, request: Request) -> Response:
+        await self._principal(request, "any")
+        return self._show(request, self.account.catalog.ticket_form, "ticket_form")
+
+    async def list_brands(self, request: Request) -> Response:
+        await self._principal(request)
+        return self._list(request, [BRAND_ID], self.account.catalog.brand, "brands")
+
+    async def show_brand(self, request: Request) -> Response:
+        await self._principal(request)
+        return self._show(request, self.account.catalog.brand, "brand")
+
+    async def list_custom_statuses(self, request: Request) -> Response:
+        """List Custom Statuses: one list, no pagination (spec ``CustomStatusesResponse``)."""
+        await self._principal(request)
+        base = _base(request)
+        categories = {
+            c.strip() for c in request.query_params.get("status_categories", "").split(",") if c.strip()
+        }
+        statuses = [
+            s
+            for s in (self.account.catalog.custom_status(CUSTOM_STATUS_BASE + k + 1, base) for k in range(5))
+            if s is not None and (not categories or s["status_category"] in categories)
+        ]
+        return json_response({"custom_statuses": statuses})
+
+    async def show_custom_status(self, request: Request) -> Response:
+        await self._principal(request)
+        return self._show(request, self.account.catalog.custom_status, "custom_status")
+
+    # ------------------------------------------------------------------ memberships
+
+    async def list_group_memberships(self, request: Request) -> Response:
+        """List Memberships (all, of a group, or of a user); sideload ``users``, ``groups``."""
+        await self._principal(request)
+        cat = self.account.catalog
+        ids = cat.group_membership_ids()
+        path = request.url.path
+        if "id" in request.path_params:
+            owner = int(request.path_params["id"])
+            key = "group_id" if path.startswith("/api/v2/groups/") else "user_id"
+            if key == "group_id" and self.account.render_group(owner, "") is None:
+                raise RecordNotFound
+            if key == "user_id" and self.account.render_user(owner, "") is None:
+                raise RecordNotFound
+            ids = [m for m in ids if (cat.group_membership(m, "") or {}).get(key) == owner]
+
+        def extra(items: list[JSON]) -> JSON:
+            out = self._users_sideload(request)(items)
+            if "groups" in _includes(request):
+                base = _base(request)
+                gids = sorted({int(x["group_id"]) for x in items})
+                out["groups"] = [g for g in (self.account.render_group(i, base) for i in gids) if g]
+            return out
+
+        return self._list(request, ids, cat.group_membership, "group_memberships", extra)
+
+    async def show_group_membership(self, request: Request) -> Response:
+        await self._principal(request)
+        return self._show(request, self.account.catalog.group_membership, "group_membership")
+
+    async def list_org_memberships(self, request: Request) -> Response:
+        """List Memberships (all, of a user, or of an organization)."""
+        await self._principal(request)
+        cat = self.account.catalog
+        ids = cat.org_membership_ids()
+        if "id" in request.path_params:
+            owner = int(request.path_params["id"])
+            if request.url.path.startswith("/api/v2/organizations/"):
+                if self.account.org_state(owner) != "live":
+                    raise RecordNotFound
+                ids = [m for m in ids if (cat.org_membership(m, "") or {}).get("organization_id") == owner]
+            else:
+                if self.account.render_user(owner, "") is None:
+                    raise RecordNotFound
+                ids = [m for m in ids if (cat.org_membership(m, "") or {}).get("user_id") == owner]
+        ids = [
+            m
+            for m in ids
+            if self.account.org_state(int((cat.org_membership(m, "") or {})["organization_id"])) == "live"
+        ]
+        return self._list(
+            request, ids, cat.org_membership, "organization_memberships", self._users_sideload(request)
+        )
+
+    async def show_org_membership(self, request: Request) -> Response:
+        await self._principal(request)
+        return self._show(request, self.account.catalog.org_membership, "organization_membership")
+
+    # ------------------------------------------------------------------ satisfaction, tags
+
+    async def list_satisfaction_ratings(self, request: Request) -> Response:
+        """List Satisfaction Ratings: the received ratings (good and bad), by id."""
+        await self._principal(request)
+        cat = self.account.catalog
+        score = request.query_params.get("score")
+        ids = [RATING_BASE + tid for tid in cat.rated_ticket_ids()]
+        if score in ("good", "bad"):
+            ids = [r for r in ids if (cat.satisfaction_rating(r, "") or {}).get("score") == score]
+        return self._list(request, ids, cat.satisfaction_rating, "satisfaction_ratings")
+
+    async def show_satisfaction_rating(self, request: Request) -> Response:
+        await self._principal(request)
+        return self._show(request, self.account.catalog.satisfaction_rating, "satisfaction_rating")
+
+    async def list_tags(self, request: Request) -> Response:
+        """List Tags: tags on tickets, most used first, with how many tickets carry each."""
+        await self._principal(request)
+        counts: Counter[str] = self.account.ticket_tag_counts()
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        index = {n: (name, count) for n, (name, count) in enumerate(ranked)}
+
+        def render(keys: list[int]) -> list[JSON]:
+            return [{"name": index[k][0], "count": index[k][1]} for k in keys]
+
+        return self._paginate(request, SortedIds(range(len(ranked))), render, "tags")
+
+    async def ticket_tags(self, request: Request) -> Response:
+        await self._principal(request)
+        tid = int(request.path_params["id"])
+        if self.account.ticket_state(tid) not in ("live", "archived"):
+            raise RecordNotFound
+        ticket = self.account.render_ticket(tid, "")
+        assert ticket is not None
+        return json_response({"tags": ticket["tags"]})
+
+    async def user_tags(self, request: Request) -> Response:
+        await self._principal(request)
+        user = self.account.render_user(int(request.path_params["id"]), "")
+        if user is None:
+            raise RecordNotFound
+        return json_response({"tags": user["tags"]})
+
+    async def org_tags(self, request: Request) -> Response:
+        await self._principal(request)
+        oid = int(request.path_params["id"])
+        if self.account.org_state(oid) != "live":
+            raise RecordNotFound
+        org = self.account.render_org(oid, "")
+        assert org is not None
+        return json_response({"tags": org["tags"]})
+
+    # ------------------------------------------------------------------ metrics
+
+    def _metric_ticket_ids(self) -> list[int]:
+        a = self.account
+        return [
+            tid for tid in range(1, a.n_tickets_generated + 1) if a.ticket_state(tid) in ("live", "archived")
+        ]
+
+    async def list_ticket_metrics(self, request: Request) -> Response:
+        """List Ticket Metrics: one per generated ticket that is not deleted, by id."""
+        await self._principal(request)
+        cat = self.account.catalog
+        ids = [
+            METRIC_BASE + tid
+            for tid in self.account.listable_ticket_ids().ids
+            if tid <= self.account.n_tickets_generated
+        ]
+
+        def render(metric_id: int, base: str) -> JSON | None:
+            return cat.ticket_metric(metric_id - METRIC_BASE, base)
+
+        return self._list(request, ids, render, "ticket_metrics")
+
+    async def show_ticket_metric(self, request: Request) -> Response:
+        """Show Ticket Metrics by metric id (a ticket id is accepted too, as Zendesk does)."""
+        await self._principal(request)
+        key = int(request.path_params["id"])
+        tid = key - METRIC_BASE if key > METRIC_BASE else key
+        if self.account.ticket_state(tid) not in ("live", "archived"):
+            raise RecordNotFound
+        metric = self.account.catalog.ticket_metric(tid, _base(request))
+        if metric is None:
+            raise RecordNotFound
+        return json_response({"ticket_metric": metric})
+
+    async def show_ticket_metrics_of_ticket(self, request: Request) -> Response:
+        await self._principal(request)
+        tid = int(request.path_params["id"])
+        if self.account.ticket_state(tid) not in ("live", "archived"):
+            raise RecordNotFound
+        metric = self.account.catalog.ticket_metric(tid, _base(request))
+        if metric is None:
+            raise RecordNotFound
+        return json_response({"ticket_metric": metric})
+
+    async def export_ticket_metric_events(self, request: Request) -> Response:
+        """Incremental Ticket Metric Event Export: time based, ``start_time`` (admins)."""
+        await self._principal(request, "admin")
+        index: TimeIndex = self.account.metric_events_index()
+
+        def render(event_id: int) -> JSON | None:
+            return self.account.metric_event(event_id)
+
+        return self._time_export(request, index, "ticket_metric_events", render)
+
+    # ------------------------------------------------------------------ macros, SLA policies
+
+    async def list_macros(self, request: Request) -> Response:
+        """List Macros (and List Active Macros); every macro is active."""
+        await self._principal(request)
+        cat = self.account.catalog
+        return self._list(request, cat.macro_ids(), cat.macro, "macros")
+
+    async def show_macro(self, request: Request) -> Response:
+        await self._principal(request)
+        return self._show(request, self.account.catalog.macro, "macro")
+
+    async def list_sla_policies(self, request: Request) -> Response:
+        """List SLA Policies ("Allowed For: Admins")."""
+        await self._principal(request, "admin")
+        cat = self.account.catalog
+        return self._list(request, cat.sla_policy_ids(), cat.sla_policy, "sla_policies")
+
+    async def show_sla_policy(self, request: Request) -> Response:
+        await self._principal(request, "admin")
+        return self._show(request, self.account.catalog.sla_policy, "sla_policy")
+
+    # ------------------------------------------------------------------ identities
+
+    def _user_identities(self, request: Request) -> list[JSON]:
+        uid = int(request.path_params["id"])
+        base = _base(request)
+        user = self.account.render_user(uid, base)
+        if user is None or uid < USER_BASE:
+            raise RecordNotFound
+        return self.account.catalog.identities(user, base)
+
+    async def list_identities(self, request: Request) -> Response:
+        await self._principal(request)
+        identities = self._user_identities(request)
+        return json_response(
+            {"identities": identities, "next_page": None, "previous_page": None, "count": len(identities)}
+        )
+
+    async def show_identity(self, request: Request) -> Response:
+        await self._principal(request)
+        wanted = int(request.path_params["identity_id"])
+        for identity in self._user_identities(request):
+            if identity["id"] == wanted:
+                return json_response({"identity": identity})
+        raise RecordNotFound
+
+
+__all__ = ["ORG_BASE", "ObjectRoutes"]
