@@ -314,14 +314,10 @@ class ObjectRoutes(ApiBase):
         ]
 
     async def list_ticket_metrics(self, request: Request) -> Response:
-        """List Ticket Metrics: one per generated ticket that is not deleted, by id."""
+        """List Ticket Metrics: one per ticket that is not deleted (archived ones too), by id."""
         await self._principal(request)
         cat = self.account.catalog
-        ids = [
-            METRIC_BASE + tid
-            for tid in self.account.listable_ticket_ids().ids
-            if tid <= self.account.n_tickets_generated
-        ]
+        ids = [METRIC_BASE + tid for tid in self.account.metric_ticket_ids()]
 
         def render(metric_id: int, base: str) -> JSON | None:
             return cat.ticket_metric(metric_id - METRIC_BASE, base)

@@ -92,16 +92,17 @@ def custom_status_id(status: int) -> int:
     return CUSTOM_STATUS_BASE + min(status, 4) + 1
 
 
-def _option(field_id: int, n: int, value: str) -> JSON:
+def _option(path: str, field_id: int, n: int, value: str, base: str) -> JSON:
     name = value.replace("_", " ").title()
+    option_id = field_id * 10 + n + 1
     return {
-        "id": field_id * 10 + n + 1,
+        "id": option_id,
         "name": name,
         "raw_name": name,
         "value": value,
         "position": n,
         "default": False,
-        "url": None,
+        "url": f"{base}/api/v2/{path}/{field_id}/options/{option_id}.json",
     }
 
 
@@ -183,7 +184,9 @@ class Catalog:
                 return None
             title = dict(CUSTOM_FIELDS)[field_id]
             kind, options = kind_opts
-            common["custom_field_options"] = [_option(field_id, k, v) for k, v in enumerate(options)]
+            common["custom_field_options"] = [
+                _option("ticket_fields", field_id, k, v, base) for k, v in enumerate(options)
+            ]
             removable = True
             position = 100 + field_id - FIELD_BASE
             description = f"{title} of the request"
@@ -226,7 +229,7 @@ class Catalog:
             "relationship_filter": {},
             "relationship_target_type": "",
             "tag": "",
-            "custom_field_options": [_option(field_id, k, v) for k, v in enumerate(options)],
+            "custom_field_options": [_option(path, field_id, k, v, base) for k, v in enumerate(options)],
             "created_at": created,
             "updated_at": created,
         }
@@ -285,11 +288,32 @@ class Catalog:
             "active": True,
             "default": True,
             "is_deleted": False,
-            "logo": None,
+            "logo": self._brand_logo(brand_id, base),
             "ticket_form_ids": [TICKET_FORM_ID],
             "signature_template": "{{agent.signature}}",
             "created_at": created,
             "updated_at": created,
+        }
+
+    def _brand_logo(self, brand_id: int, base: str) -> JSON:
+        """The brand's logo, an attachment object ("Brands": ``logo``)."""
+        logo_id = brand_id * 10 + 1
+        url = f"{base}/system/brands/{brand_id}/logo.png"
+        return {
+            "url": f"{base}/api/v2/attachments/{logo_id}.json",
+            "id": logo_id,
+            "file_name": "logo.png",
+            "content_url": url,
+            "mapped_content_url": url,
+            "content_type": "image/png",
+            "size": 4096,
+            "width": 320,
+            "height": 80,
+            "inline": False,
+            "deleted": False,
+            "malware_access_override": False,
+            "malware_scan_result": "malware_not_found",
+            "thumbnails": [],
         }
 
     def custom_status(self, status_id: int, base: str) -> JSON | None:
@@ -502,11 +526,14 @@ class Catalog:
             None,
         )
         solved = next((s.ts for s in steps if s.status >= SOLVED), None)
+        # "Ticket metric event types reference": activate on creation, fulfill when reached
         events: list[tuple[int, str, str]] = [
             (created, "reply_time", "activate"),
             (created, "agent_work_time", "activate"),
             (created, "requester_wait_time", "activate"),
-            (created, "full_resolution_time", "activate"),
+            (created, "resolution_time", "activate"),
+            (created, "pausable_update_time", "activate"),
+            (created, "periodic_update_time", "activate"),
         ]
         if first_reply is not None:
             events.append((first_reply, "reply_time", "fulfill"))
@@ -514,7 +541,9 @@ class Catalog:
             events += [
                 (solved, "agent_work_time", "fulfill"),
                 (solved, "requester_wait_time", "fulfill"),
-                (solved, "full_resolution_time", "fulfill"),
+                (solved, "resolution_time", "fulfill"),
+                (solved, "pausable_update_time", "fulfill"),
+                (solved, "periodic_update_time", "fulfill"),
             ]
         out = []
         for n, (ts, metric, kind) in enumerate(sorted(events, key=lambda e: e[0])):

@@ -48,6 +48,15 @@ NULLABLE: dict[str, tuple[str, ...]] = {
     "UserForAdmin": ("email", "signature", "last_login_at", "default_group_id", "remote_photo_url"),
     "UserForEndUser": ("email", "phone", "organization_id", "photo", "shared_phone_number"),
     "DeletedUserObject": ("email", "organization_id"),
+    # the objects tickets point to: unset means null (a live form's deleted_at, a brand without
+    # host mapping or logo, a field a person (no app) created, a rating without a reason id,
+    # a ticket not yet assigned or solved)
+    "TicketFieldObject": ("creator_app_name",),
+    "TicketFormObject": ("deleted_at",),
+    "BrandObject": ("host_mapping",),
+    "SatisfactionRatingObject": ("reason_id", "assignee_id", "group_id"),
+    "TicketMetricObject": ("assigned_at", "initially_assigned_at", "assignee_updated_at", "solved_at"),
+    "TicketMetricTimeObject": ("business", "calendar"),
 }
 RELAXED = {
     "nullable optional fields": NULLABLE,
@@ -60,6 +69,9 @@ RELAXED = {
     "checked against the documented event shape instead",
     "audit change values": "any JSON value (a tags change carries a list, an unassignment null)",
     "ticket_audits cursors": "after_cursor/after_url (before_*) are null on the last (first) page",
+    "ticket metric times": "{calendar, business} minutes are null until the metric is reached",
+    "show ticket metric / satisfaction rating": "one object (the spec types ticket_metric and "
+    "satisfaction_rating of the show responses as arrays)",
 }
 
 # Fields of a schema that responses never carry: write-only ones ("POST requests only").
@@ -102,6 +114,12 @@ def components(exports: bool) -> dict[str, Any]:
     for prop in ("after_cursor", "before_cursor"):
         pagination["meta"]["properties"][prop]["nullable"] = True
     schemas["AuditObject"]["properties"]["events"]["items"]["properties"]["value"] = {}
+    schemas["TicketMetricsByTicketMetricIdResponse"]["properties"]["ticket_metric"] = {
+        "$ref": "#/components/schemas/TicketMetricObject"
+    }
+    schemas["SatisfactionRatingResponse"]["properties"]["satisfaction_rating"] = {
+        "$ref": "#/components/schemas/SatisfactionRatingObject"
+    }
     for prop in ("after_cursor", "after_url", "before_cursor", "before_url"):
         schemas["TicketAuditsResponse"]["properties"][prop]["nullable"] = True
     if exports:
@@ -350,6 +368,139 @@ def test_audit_endpoints(admin: httpx.Client) -> None:
     validate(last, "/api/v2/ticket_audits")
     validate(
         get(admin, "/api/v2/ticket_audits.json", **{"page[size]": 50}), "/api/v2/ticket_audits", cursor=True
+    )
+
+
+# (list path, spec path, key, schema) of the objects tickets, users and organizations point to
+OBJECT_LISTS = [
+    ("/api/v2/ticket_fields.json", "/api/v2/ticket_fields", "ticket_fields", "TicketFieldObject"),
+    ("/api/v2/user_fields.json", "/api/v2/user_fields", "user_fields", "UserFieldObject"),
+    (
+        "/api/v2/organization_fields.json",
+        "/api/v2/organization_fields",
+        "organization_fields",
+        "OrganizationFieldObject",
+    ),
+    ("/api/v2/ticket_forms.json", "/api/v2/ticket_forms", "ticket_forms", "TicketFormObject"),
+    ("/api/v2/brands.json", "/api/v2/brands", "brands", "BrandObject"),
+    ("/api/v2/custom_statuses.json", "/api/v2/custom_statuses", "custom_statuses", "CustomStatusObject"),
+    (
+        "/api/v2/group_memberships.json",
+        "/api/v2/group_memberships",
+        "group_memberships",
+        "GroupMembershipObject",
+    ),
+    (
+        "/api/v2/organization_memberships.json",
+        "/api/v2/organization_memberships",
+        "organization_memberships",
+        "OrganizationMembershipObject",
+    ),
+    (
+        "/api/v2/satisfaction_ratings.json",
+        "/api/v2/satisfaction_ratings",
+        "satisfaction_ratings",
+        "SatisfactionRatingObject",
+    ),
+    ("/api/v2/ticket_metrics.json", "/api/v2/ticket_metrics", "ticket_metrics", "TicketMetricObject"),
+    ("/api/v2/macros.json", "/api/v2/macros", "macros", "MacroObject"),
+    ("/api/v2/macros/active.json", "/api/v2/macros/active", "macros", "MacroObject"),
+    ("/api/v2/slas/policies.json", "/api/v2/slas/policies", "sla_policies", "SLAPolicyObject"),
+    (
+        "/api/v2/users/370000000005/identities.json",
+        "/api/v2/users/{user_id}/identities",
+        "identities",
+        "UserIdentityObject",
+    ),
+]
+# objects whose list leaves out fields the spec lists (usage sideloads of macros, only with include)
+SIDELOAD_ONLY = {
+    "MacroObject": {
+        "app_installation",
+        "categories",
+        "permissions",
+        "usage_1h",
+        "usage_7d",
+        "usage_24h",
+        "usage_30d",
+    }
+}
+SHOW = {
+    "ticket_fields": ("/api/v2/ticket_fields/{id}.json", "/api/v2/ticket_fields/{ticket_field_id}"),
+    "user_fields": ("/api/v2/user_fields/{id}.json", "/api/v2/user_fields/{user_field_id}"),
+    "organization_fields": (
+        "/api/v2/organization_fields/{id}.json",
+        "/api/v2/organization_fields/{organization_field_id}",
+    ),
+    "ticket_forms": ("/api/v2/ticket_forms/{id}.json", "/api/v2/ticket_forms/{ticket_form_id}"),
+    "brands": ("/api/v2/brands/{id}.json", "/api/v2/brands/{brand_id}"),
+    "custom_statuses": ("/api/v2/custom_statuses/{id}.json", "/api/v2/custom_statuses/{custom_status_id}"),
+    "group_memberships": (
+        "/api/v2/group_memberships/{id}.json",
+        "/api/v2/group_memberships/{group_membership_id}",
+    ),
+    "organization_memberships": (
+        "/api/v2/organization_memberships/{id}.json",
+        "/api/v2/organization_memberships/{organization_membership_id}",
+    ),
+    "satisfaction_ratings": (
+        "/api/v2/satisfaction_ratings/{id}.json",
+        "/api/v2/satisfaction_ratings/{satisfaction_rating_id}",
+    ),
+    "ticket_metrics": ("/api/v2/ticket_metrics/{id}.json", "/api/v2/ticket_metrics/{ticket_metric_id}"),
+    "macros": ("/api/v2/macros/{id}.json", "/api/v2/macros/{macro_id}"),
+    "sla_policies": ("/api/v2/slas/policies/{id}.json", "/api/v2/slas/policies/{sla_policy_id}"),
+    "identities": (
+        "/api/v2/users/370000000005/identities/{id}.json",
+        "/api/v2/users/{user_id}/identities/{user_identity_id}",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "key", "schema"), OBJECT_LISTS, ids=[x[2] + ":" + x[0] for x in OBJECT_LISTS]
+)
+def test_object_endpoints(admin: httpx.Client, url: str, path: str, key: str, schema: str) -> None:
+    body = get(admin, url)
+    validate(body, path)
+    objects = body[key]
+    assert objects, f"{url} lists nothing"
+    wanted = readable_fields(schema) - SIDELOAD_ONLY.get(schema, set())
+    for obj in objects:
+        assert not wanted - set(obj), f"{schema} {obj.get('id')} lacks {sorted(wanted - set(obj))}"
+    if key in SHOW:
+        show_url, show_path = SHOW[key]
+        validate(get(admin, show_url.format(id=objects[0]["id"])), show_path)
+
+
+def test_object_extras_and_search(admin: httpx.Client) -> None:
+    validate(get(admin, "/api/v2/ticket_fields/count.json"), "/api/v2/ticket_fields/count")
+    validate(
+        get(admin, "/api/v2/ticket_forms/show_many.json", ids="480000000001"),
+        "/api/v2/ticket_forms/show_many",
+    )
+    validate(get(admin, "/api/v2/tags.json"), "/api/v2/tags")
+    validate(get(admin, "/api/v2/tickets/5/tags.json"), "/api/v2/tickets/{ticket_id}/tags")
+    validate(
+        get(admin, "/api/v2/group_memberships.json", **{"page[size]": 5}),
+        "/api/v2/group_memberships",
+        cursor=True,
+    )
+    events = get(admin, "/api/v2/incremental/ticket_metric_events.json", start_time=0)
+    validate(events, "/api/v2/incremental/ticket_metric_events")
+    assert_complete(events["ticket_metric_events"], "TicketMetricEventBaseObject")
+    found = get(admin, "/api/v2/search.json", query="type:ticket status<solved", include="users")
+    validate(found, "/api/v2/search")
+    assert found["results"] and "users" in found
+    validate(get(admin, "/api/v2/search/count.json", query="type:user"), "/api/v2/search/count")
+    validate(
+        get(
+            admin,
+            "/api/v2/search/export.json",
+            query="status:open",
+            **{"filter[type]": "ticket", "page[size]": 5},
+        ),
+        "/api/v2/search/export",
     )
 
 

@@ -91,3 +91,51 @@ def test_audits_per_ticket_in_bulk_and_as_events(zenpy: Zenpy, simulator: Simula
     assert len(listed) == len(set(listed)) and 0 < len(listed) < truth["audit"]
     events = {e.id for e in zenpy.tickets.events(start_time=0)}
     assert len(events) == truth["ticket_event"]
+
+
+def test_objects_tickets_point_to(zenpy: Zenpy, simulator: SimulatorHandle) -> None:
+    """Every object kind the truth counts, read through Zenpy's own API classes."""
+    truth = simulator.truth()
+    assert len(list(zenpy.ticket_fields())) == truth["ticket_fields"]
+    assert len(list(zenpy.user_fields())) == truth["user_fields"]
+    assert len(list(zenpy.organization_fields())) == truth["organization_fields"]
+    assert len(list(zenpy.ticket_forms())) == truth["ticket_forms"]
+    assert len(list(zenpy.brands())) == truth["brands"]
+    assert len(list(zenpy.custom_statuses())) == truth["custom_statuses"]
+    assert len({m.id for m in zenpy.group_memberships()}) == truth["group_memberships"]
+    assert len({m.id for m in zenpy.organization_memberships()}) == truth["organization_memberships"]
+    assert len({r.id for r in zenpy.satisfaction_ratings()}) == truth["satisfaction_ratings"]
+    assert len({m.id for m in zenpy.ticket_metrics()}) == truth["ticket_metrics"]
+    assert len({e.id for e in zenpy.ticket_metric_events(start_time=0)}) == truth["ticket_metric_events"]
+    assert len(list(zenpy.macros())) == truth["macros"]
+    assert len(list(zenpy.sla_policies())) == truth["sla_policies"]
+    identities = sum(len(list(zenpy.users.identities(id=u.id))) for u in zenpy.users())
+    assert identities == truth["identities"]
+
+
+def test_ticket_ids_resolve(zenpy: Zenpy) -> None:
+    """The ids a ticket carries point to objects that exist."""
+    fields = {f.id for f in zenpy.ticket_fields()}
+    forms = {f.id for f in zenpy.ticket_forms()}
+    brands = {b.id for b in zenpy.brands()}
+    statuses = {s.id for s in zenpy.custom_statuses()}
+    ratings = {r.id for r in zenpy.satisfaction_ratings()}
+    for ticket in zenpy.tickets():
+        assert {f["id"] for f in ticket.custom_fields} <= fields
+        assert ticket.ticket_form_id in forms and ticket.brand_id in brands
+        assert ticket.custom_status_id in statuses
+        rating_id = getattr(ticket.satisfaction_rating, "id", None)
+        if rating_id is not None:
+            assert rating_id in ratings
+
+
+def test_search_and_export(zenpy: Zenpy, simulator: SimulatorHandle) -> None:
+    truth = simulator.truth()
+    open_tickets = list(zenpy.search(type="ticket", status="open"))
+    assert open_tickets and all(t.status == "open" for t in open_tickets)
+    assert len(open_tickets) == truth["tickets_by_status"]["open"]
+    assert zenpy.search.count(type="ticket", status="open") == len(open_tickets)
+    exported = {t.id for t in zenpy.search_export(type="ticket", status="open")}
+    assert exported == {t.id for t in open_tickets}
+    users = {u.id for u in zenpy.search_export(type="user")}
+    assert len(users) == truth["user"]
