@@ -272,7 +272,7 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
         def render(ids: list[int]) -> list[JSON]:
             return [u for u in (self.account.render_user(i, base) for i in ids) if u]
 
-        return self._paginate(request, keys, render, "users")
+        return self._paginate(request, keys, render, "users", self._user_sideload(request))
 
     async def count_users(self, request: Request) -> Response:
         await self._principal(request)
@@ -294,13 +294,13 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
         user = self.account.render_user(int(request.path_params["id"]), _base(request))
         if user is None:
             raise RecordNotFound
-        return json_response({"user": user})
+        return json_response({"user": user, **self._user_sideload(request)([user])})
 
     async def show_many_users(self, request: Request) -> Response:
         await self._principal(request)
         base = _base(request)
         users = [u for u in (self.account.render_user(i, base) for i in self._ids_param(request)) if u]
-        return json_response({"users": users})
+        return json_response({"users": users, **self._user_sideload(request)(users)})
 
     async def create_user(self, request: Request) -> Response:
         """Create User: admins."""
@@ -566,12 +566,12 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
 
     def _ticket_renderer(self, request: Request) -> Callable[[int], JSON | None]:
         base = _base(request)
-        with_count = "comment_count" in _includes(request)
+        per_ticket = bool(_includes(request) & {"comment_count", "dates", "slas", "incident_counts"})
 
         def render(tid: int) -> JSON | None:
             t = self.account.render_ticket(tid, base)
-            if t is not None and with_count:
-                t["comment_count"] = self.account.comment_count(tid)
+            if t is not None and per_ticket and t["status"] != "deleted":
+                self._tickets_with(request, [t])
             return t
 
         return render
@@ -591,7 +591,7 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
             "tickets",
             self._ticket_renderer(request),
             self._ticket_skip(request),
-            lambda items: self._sideload(request, items, include),
+            lambda items: self._sideload(request, items, include, export=True),
         )
 
     async def export_tickets_time(self, request: Request) -> Response:
@@ -603,25 +603,9 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
             self.account.ticket_index,
             "tickets",
             self._ticket_renderer(request),
-            lambda items: self._sideload(request, items, include),
+            lambda items: self._sideload(request, items, include, export=True),
             self._ticket_skip(request),
         )
-
-    def _user_sideload(self, request: Request) -> Callable[[list[JSON]], JSON]:
-        include = _includes(request)
-        base = _base(request)
-
-        def sideload(users: list[JSON]) -> JSON:
-            out: JSON = {}
-            if "organizations" in include:
-                oids = sorted({int(u["organization_id"]) for u in users if u.get("organization_id")})
-                out["organizations"] = [o for o in (self.account.render_org(i, base) for i in oids) if o]
-            if "groups" in include:
-                gids = sorted({int(u["default_group_id"]) for u in users if u.get("default_group_id")})
-                out["groups"] = [g for g in (self.account.render_group(i, base) for i in gids) if g]
-            return out
-
-        return sideload
 
     async def export_users_cursor(self, request: Request) -> Response:
         """Incremental User Export, Cursor Based (admins): deleted users come with active false."""

@@ -357,10 +357,17 @@ class ApiBase:
 
     # ------------------------------------------------------------------ sideloads
 
-    def _sideload(self, request: Request, tickets: list[JSON], include: set[str]) -> JSON:
-        """``include=users,groups,organizations`` for ticket bodies ("Side-Loading")."""
+    def _sideload(
+        self, request: Request, tickets: list[JSON], include: set[str], *, export: bool = False
+    ) -> JSON:
+        """Ticket sideloads ("Side-Loading", tickets): ``users``, ``groups``, ``organizations``,
+        ``metric_sets``, ``last_audits`` (not on exports: "include sideloads work, not
+        last_audits"), ``ticket_forms``, ``brands``, ``custom_statuses``; ``dates``, ``slas``,
+        ``incident_counts`` and ``comment_count`` add to each ticket (``_tickets_with``).
+        Unknown names are ignored, as Zendesk does."""
         base = _base(request)
         out: JSON = {}
+        a = self.account
         if "users" in include:
             ids: set[int] = set()
             for t in tickets:
@@ -368,19 +375,81 @@ class ApiBase:
                     if t.get(key):
                         ids.add(int(t[key]))
                 ids.update(int(x) for x in t.get("collaborator_ids") or [])
-            out["users"] = [u for u in (self.account.render_user(i, base) for i in sorted(ids)) if u]
+            out["users"] = [u for u in (a.render_user(i, base) for i in sorted(ids)) if u]
         if "groups" in include:
             gids = sorted({int(t["group_id"]) for t in tickets if t.get("group_id")})
-            out["groups"] = [g for g in (self.account.render_group(i, base) for i in gids) if g]
+            out["groups"] = [g for g in (a.render_group(i, base) for i in gids) if g]
         if "organizations" in include:
             oids = sorted({int(t["organization_id"]) for t in tickets if t.get("organization_id")})
-            out["organizations"] = [o for o in (self.account.render_org(i, base) for i in oids) if o]
+            out["organizations"] = [o for o in (a.render_org(i, base) for i in oids) if o]
+        if "metric_sets" in include:
+            metrics = (a.catalog.ticket_metric(int(t["id"]), base) for t in tickets)
+            out["metric_sets"] = [m for m in metrics if m is not None]
+        if "last_audits" in include and not export:
+            last = (a.audits.for_ticket(int(t["id"]), base) for t in tickets)
+            out["audits"] = [audits[-1][0] for audits in last if audits]
+        if "ticket_forms" in include:
+            forms = sorted({int(t["ticket_form_id"]) for t in tickets if t.get("ticket_form_id")})
+            out["ticket_forms"] = [f for f in (a.catalog.ticket_form(i, base) for i in forms) if f]
+        if "brands" in include:
+            brands = sorted({int(t["brand_id"]) for t in tickets if t.get("brand_id")})
+            out["brands"] = [b for b in (a.catalog.brand(i, base) for i in brands) if b]
+        if "custom_statuses" in include:
+            statuses = sorted({int(t["custom_status_id"]) for t in tickets if t.get("custom_status_id")})
+            out["custom_statuses"] = [c for c in (a.catalog.custom_status(i, base) for i in statuses) if c]
         return out
 
+    def _user_sideload(self, request: Request) -> Callable[[list[JSON]], JSON]:
+        """User sideloads ("Side-Loading", users): ``organizations``, ``groups`` (default
+        groups), ``identities``, ``open_ticket_count`` (tickets requested, not yet solved)."""
+        include = _includes(request)
+        base = _base(request)
+        a = self.account
+
+        def sideload(users: list[JSON]) -> JSON:
+            out: JSON = {}
+            if "organizations" in include:
+                oids = sorted({int(u["organization_id"]) for u in users if u.get("organization_id")})
+                out["organizations"] = [o for o in (a.render_org(i, base) for i in oids) if o]
+            if "groups" in include:
+                gids = sorted({int(u["default_group_id"]) for u in users if u.get("default_group_id")})
+                out["groups"] = [g for g in (a.render_group(i, base) for i in gids) if g]
+            if "identities" in include:
+                out["identities"] = [i for u in users for i in a.catalog.identities(u, base)]
+            if "open_ticket_count" in include:
+                counts = a.open_ticket_counts()
+                out["open_ticket_count"] = {str(u["id"]): counts.get(int(u["id"]), 0) for u in users}
+            return out
+
+        return sideload
+
     def _tickets_with(self, request: Request, tickets: list[JSON]) -> list[JSON]:
-        if "comment_count" in _includes(request):
-            for t in tickets:
-                t["comment_count"] = self.account.comment_count(int(t["id"]))
+        """Sideloads that add a property to each ticket: ``comment_count``, ``dates``,
+        ``slas``, ``incident_counts``."""
+        include = _includes(request)
+        a = self.account
+        for t in tickets:
+            tid = int(t["id"])
+            if "comment_count" in include:
+                t["comment_count"] = a.comment_count(tid)
+            if "dates" in include:
+                metric = a.catalog.ticket_metric(tid, "") or {}
+                t["dates"] = {
+                    k: metric.get(k)
+                    for k in (
+                        "assignee_updated_at",
+                        "requester_updated_at",
+                        "status_updated_at",
+                        "initially_assigned_at",
+                        "assigned_at",
+                        "solved_at",
+                        "latest_comment_added_at",
+                    )
+                }
+            if "slas" in include:
+                t["slas"] = {"policy_metrics": a.catalog.sla_metrics(t)}
+            if "incident_counts" in include:
+                t["incident_count"] = a.incident_count(tid) if t.get("type") == "problem" else 0
         return tickets
 
     # ------------------------------------------------------------------ incremental exports

@@ -24,6 +24,7 @@ the objects pointing at them:
 
 from __future__ import annotations
 
+from datetime import datetime
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -588,6 +589,41 @@ class Catalog:
             "updated_at": created,
         }
 
+    def sla_metrics(self, ticket: JSON) -> list[JSON]:
+        """The ticket's SLA targets (``include=slas``): its priority's policy's metrics, with
+        when each is due and whether the history met it."""
+        priority = ticket.get("priority")
+        for n, (_title, priorities, (reply, resolution)) in enumerate(SLA_POLICIES):
+            if priority not in priorities:
+                continue
+            metric = self.ticket_metric(int(ticket["id"]), "") or {}
+            created = _seconds(ticket["created_at"])
+            out = []
+            for name, target, reached in (
+                ("first_reply_time", reply, (metric.get("reply_time_in_minutes") or {}).get("calendar")),
+                (
+                    "full_resolution_time",
+                    resolution,
+                    (metric.get("full_resolution_time_in_minutes") or {}).get("calendar"),
+                ),
+            ):
+                out.append(
+                    {
+                        "metric": name,
+                        "policy_id": SLA_POLICY_BASE + n + 1,
+                        "breach_at": iso(created + target * 60),
+                        "stage": "achieved"
+                        if reached is not None and reached <= target
+                        else "active"
+                        if reached is None
+                        else "breached",
+                        "days": target // (24 * 60),
+                        "minutes": target,
+                    }
+                )
+            return out
+        return []
+
     def sla_policy_ids(self) -> list[int]:
         return [SLA_POLICY_BASE + n + 1 for n in range(len(SLA_POLICIES))]
 
@@ -630,3 +666,7 @@ class Catalog:
 
 
 __all__ = ["CREATE", "Catalog", "custom_status_id"]
+
+
+def _seconds(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp())

@@ -172,6 +172,7 @@ class GeneratedAccount:
         self._group_agents: dict[int, list[int]] = {}
         self._sat_codes: array[int] | None = None
         self._tag_counts: Counter[str] | None = None
+        self._open_counts: dict[int, int] | None = None
         self._metric_index: TimeIndex | None = None
         self.catalog = Catalog(self)
         self.searcher = SearchEngine(self)
@@ -568,6 +569,7 @@ class GeneratedAccount:
     def _invalidate_lists(self) -> None:
         self._list_cache.clear()
         self._tag_counts = None
+        self._open_counts = None
 
     def ticket_facts(self, i: int) -> TicketFacts:
         """The start-up draw's facts about generated ticket ``i`` that its history ends in."""
@@ -1055,6 +1057,21 @@ class GeneratedAccount:
             return None
         events = self.catalog.metric_events(tid)
         return events[n] if n < len(events) else None
+
+    def open_ticket_counts(self) -> dict[int, int]:
+        """Tickets each user requested that are not solved or closed (``open_ticket_count``)."""
+        if self._open_counts is None:
+            counts: Counter[int] = Counter()
+            for tid in self.searchable_ticket_ids().ids:
+                ticket = self.render_ticket(int(tid), "")
+                if ticket is not None and ticket["status"] not in ("solved", "closed"):
+                    counts[int(ticket["requester_id"])] += 1
+            self._open_counts = dict(counts)
+        return self._open_counts
+
+    def incident_count(self, tid: int) -> int:
+        """Incidents linked to problem ticket ``tid`` (``include=incident_counts``)."""
+        return sum(1 for p in self._t_problem if p == tid)
 
     def searchable_ticket_ids(self) -> SortedIds:
         """Tickets search finds: every ticket that is not deleted, archived ones included."""

@@ -1,0 +1,208 @@
+"""The objects tickets point to, sideloads and Search, over real HTTP.
+
+Expectations come from api-reference.md (sections named per test) and the spec; the
+objects must agree with the tickets, users and histories that point at them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from zendesk_simulator.testing import SimulatorHandle, running_simulator
+
+
+@pytest.fixture(scope="module")
+def admin(simulator: SimulatorHandle) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=simulator.base_url, headers={"Authorization": simulator.basic_auth_header()}, timeout=30
+    ) as client:
+        yield client
+
+
+def get(client: httpx.Client, url: str, **params: Any) -> httpx.Response:
+    for _ in range(20):
+        response = client.get(url, params=params or None)
+        if response.status_code != 429:
+            return response
+        time.sleep(float(response.headers["retry-after"]))
+    raise AssertionError(f"still rate limited: {url}")
+
+
+def get_ok(client: httpx.Client, url: str, **params: Any) -> Any:
+    response = get(client, url, **params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def all_tickets(client: httpx.Client) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    body = get_ok(client, "/api/v2/incremental/tickets/cursor.json", start_time=0, exclude_deleted="true")
+    while True:
+        out += body["tickets"]
+        if body["end_of_stream"]:
+            return out
+        body = get_ok(client, body["after_url"])
+
+
+def test_ids_on_tickets_users_and_orgs_resolve(admin: httpx.Client) -> None:
+    tickets = all_tickets(admin)
+    form = get_ok(admin, "/api/v2/ticket_forms.json")["ticket_forms"][0]
+    fields = {f["id"]: f for f in get_ok(admin, "/api/v2/ticket_fields.json")["ticket_fields"]}
+    assert set(form["ticket_field_ids"]) == set(fields)
+    ratings = {r["id"]: r for r in get_ok(admin, "/api/v2/satisfaction_ratings.json")["satisfaction_ratings"]}
+    statuses = {s["id"]: s for s in get_ok(admin, "/api/v2/custom_statuses.json")["custom_statuses"]}
+    brands = {b["id"] for b in get_ok(admin, "/api/v2/brands.json")["brands"]}
+    for t in tickets:
+        assert t["ticket_form_id"] == form["id"] and t["brand_id"] in brands
+        # "Custom ticket statuses": a closed ticket keeps its solved status
+        category = "solved" if t["status"] == "closed" else t["status"]
+        assert statuses[t["custom_status_id"]]["status_category"] == category
+        for value in t["custom_fields"]:
+            field = fields[value["id"]]
+            if field["custom_field_options"] and value["value"] is not None:
+                assert value["value"] in {o["value"] for o in field["custom_field_options"]}
+        if "id" in t["satisfaction_rating"]:
+            rating = ratings[t["satisfaction_rating"]["id"]]
+            assert (rating["ticket_id"], rating["score"], rating["comment"]) == (
+                t["id"],
+                t["satisfaction_rating"]["score"],
+                t["satisfaction_rating"]["comment"],
+            )
+            assert rating["requester_id"] == t["requester_id"]
+    assert len(ratings) == sum(1 for t in tickets if "id" in t["satisfaction_rating"])
+    user_field_keys = {f["key"] for f in get_ok(admin, "/api/v2/user_fields.json")["user_fields"]}
+    org_field_keys = {
+        f["key"] for f in get_ok(admin, "/api/v2/organization_fields.json")["organization_fields"]
+    }
+    users = get_ok(admin, "/api/v2/users.json")["users"]
+    assert all(set(u["user_fields"]) <= user_field_keys for u in users)
+    orgs = get_ok(admin, "/api/v2/organizations.json")["organizations"]
+    assert all(set(o["organization_fields"]) <= org_field_keys for o in orgs)
+
+
+def test_memberships_agree_with_users(admin: httpx.Client) -> None:
+    users = {u["id"]: u for u in get_ok(admin, "/api/v2/users.json")["users"]}
+    group_memberships = get_ok(admin, "/api/v2/group_memberships.json")["group_memberships"]
+    agents = {uid for uid, u in users.items() if u["role"] != "end-user"}
+    assert {m["user_id"] for m in group_memberships} == agents
+    for m in group_memberships:
+        assert users[m["user_id"]]["default_group_id"] == m["group_id"]
+    group = group_memberships[0]["group_id"]
+    of_group = get_ok(admin, f"/api/v2/groups/{group}/memberships.json")["group_memberships"]
+    assert of_group == [m for m in group_memberships if m["group_id"] == group]
+    org_memberships = get_ok(admin, "/api/v2/organization_memberships.json")["organization_memberships"]
+    for m in org_memberships:
+        assert users[m["user_id"]]["organization_id"] == m["organization_id"]
+    with_org = {uid for uid, u in users.items() if u["organization_id"]}
+    assert {m["user_id"] for m in org_memberships} == with_org
+
+
+def test_metrics_follow_the_history(admin: httpx.Client) -> None:
+    for tid in (3, 5, 7, 40):
+        ticket = get_ok(admin, f"/api/v2/tickets/{tid}.json")["ticket"]
+        metric = get_ok(admin, f"/api/v2/tickets/{tid}/metrics.json")["ticket_metric"]
+        audits = get_ok(admin, f"/api/v2/tickets/{tid}/audits.json")["audits"]
+        assert metric["ticket_id"] == tid and metric["created_at"] == ticket["created_at"]
+        solved = [
+            a["created_at"]
+            for a in audits
+            for e in a["events"]
+            if e["type"] in ("Change", "Create") and e["field_name"] == "status" and e["value"] == "solved"
+        ]
+        assert metric["solved_at"] == (solved[0] if solved else None)
+        comments = [a["created_at"] for a in audits if any(e["type"] == "Comment" for e in a["events"])]
+        assert metric["latest_comment_added_at"] == comments[-1]
+        assert get_ok(admin, f"/api/v2/ticket_metrics/{metric['id']}.json")["ticket_metric"] == metric
+
+
+def test_ticket_sideloads(admin: httpx.Client) -> None:
+    """ "Side-Loading": each documented sideload comes back; unknown names are ignored."""
+    body = get_ok(
+        admin,
+        "/api/v2/tickets.json",
+        per_page=20,
+        include="users,groups,organizations,metric_sets,last_audits,ticket_forms,brands,custom_statuses,"
+        "dates,slas,comment_count,no_such_thing",
+    )
+    tickets = body["tickets"]
+    assert {m["ticket_id"] for m in body["metric_sets"]} == {t["id"] for t in tickets}
+    assert {a["ticket_id"] for a in body["audits"]} == {t["id"] for t in tickets}
+    assert [f["id"] for f in body["ticket_forms"]] == [tickets[0]["ticket_form_id"]]
+    assert body["brands"] and body["custom_statuses"] and body["users"]
+    assert "no_such_thing" not in body
+    for t in tickets:
+        assert t["comment_count"] >= 1 and set(t["dates"]) >= {"solved_at", "assigned_at"}
+        assert isinstance(t["slas"]["policy_metrics"], list)
+    exported = get_ok(
+        admin, "/api/v2/incremental/tickets/cursor.json", start_time=0, include="metric_sets,last_audits"
+    )
+    assert exported["metric_sets"] and "audits" not in exported  # "not last_audits" on exports
+
+
+def test_user_sideloads(admin: httpx.Client) -> None:
+    body = get_ok(admin, "/api/v2/users.json", include="identities,organizations,groups,open_ticket_count")
+    users = body["users"]
+    by_user: dict[int, list[dict[str, Any]]] = {}
+    for identity in body["identities"]:
+        by_user.setdefault(identity["user_id"], []).append(identity)
+    for u in users:
+        emails = [i["value"] for i in by_user.get(u["id"], []) if i["type"] == "email"]
+        assert emails == ([u["email"]] if u["email"] else [])
+    assert set(body["open_ticket_count"]) == {str(u["id"]) for u in users}
+    assert sum(body["open_ticket_count"].values()) > 0
+    one = users[4]["id"]
+    shown = get_ok(admin, f"/api/v2/users/{one}.json", include="identities")
+    assert shown["identities"] == get_ok(admin, f"/api/v2/users/{one}/identities.json")["identities"]
+
+
+def test_search_filters_and_limits(admin: httpx.Client, simulator: SimulatorHandle) -> None:
+    truth = simulator.truth()
+    found = get_ok(admin, "/api/v2/search.json", query="type:ticket status:pending")
+    assert found["count"] == truth["tickets_by_status"]["pending"]
+    assert all(r["result_type"] == "ticket" and r["status"] == "pending" for r in found["results"])
+    below = get_ok(admin, "/api/v2/search/count.json", query="type:ticket status<solved")["count"]
+    by_status = truth["tickets_by_status"]
+    assert below == by_status["new"] + by_status["open"] + by_status["pending"] + by_status["hold"]
+    phrase = next(p for p in truth["phrases"] if p["type"] == "ticket")
+    hit = get_ok(admin, "/api/v2/search.json", query=f'"{phrase["phrase"]}"')
+    assert [r["id"] for r in hit["results"] if r["result_type"] == "ticket"] == [phrase["id"]]
+    person = get_ok(admin, "/api/v2/search.json", query=f"type:user {simulator.admin_email}")["results"]
+    assert [u["email"] for u in person] == [simulator.admin_email]
+    tagged = get_ok(
+        admin, "/api/v2/search.json", query="type:ticket tags:vip -status:closed", sort_by="created_at"
+    )
+    created = [r["created_at"] for r in tagged["results"]]
+    assert created == sorted(created, reverse=True)
+    assert all("vip" in r["tags"] and r["status"] != "closed" for r in tagged["results"])
+    # "Results limit": 1,000 results a query; page 11 at 100 a page answers 422
+    assert get(admin, "/api/v2/search.json", query="type:ticket", page=11).status_code == 422
+    bad = get(admin, "/api/v2/search/export.json", query="status:open")
+    assert bad.status_code == 400  # filter[type] is required
+
+
+def test_search_export_goes_past_a_thousand() -> None:
+    with (
+        running_simulator(tickets=1300, seed=9, minute_seconds=1, no_rate_limits=True) as sim,
+        httpx.Client(
+            base_url=sim.base_url, headers={"Authorization": sim.basic_auth_header()}, timeout=60
+        ) as client,
+    ):
+        truth = sim.truth()
+        first = get_ok(client, "/api/v2/search.json", query="type:ticket")
+        assert first["count"] == truth["ticket"] > 1000
+        ids: list[int] = []
+        body = get_ok(
+            client, "/api/v2/search/export.json", query="type:ticket", **{"filter[type]": "ticket", "page[size]": 500}
+        )
+        while True:
+            ids += [r["id"] for r in body["results"]]
+            assert body["links"]["prev"] is None
+            if not body["meta"]["has_more"]:
+                break
+            body = get_ok(client, body["links"]["next"])
+        assert len(ids) == len(set(ids)) == truth["ticket"]
