@@ -11,6 +11,24 @@ client shares:
 | `tickets-index`         | `GET /api/v2/tickets(.json)`            | 100 (300 high volume) |
 | `deleted-tickets-index` | `GET /api/v2/deleted_tickets(.json)`    | 10                    |
 | `attachments-download`  | `/attachments/...` (not `account`)      | 2500                  |
+| `search-index`          | `GET /api/v2/search`, `/search/count`   | 2500                  |
+| `search-export`         | `GET /api/v2/search/export`             | 100                   |
+| `ticket-audits-index`   | `GET /api/v2/tickets/{id}/audits`       | 500                   |
+| `update-ticket`         | `PUT /api/v2/tickets/{id}`, per user    | 30 per 10 minutes     |
+|                         | and ticket                              |                       |
+| `update-user`           | `PUT /api/v2/users/{id}`, per user      | 5                     |
+| `update-organization`   | `PUT /api/v2/organizations/{id}`, per   | 5                     |
+|                         | organization                            |                       |
+
+The last seven come from "Endpoint rate limits" and the endpoints' own "Limits" sections
+("Rate limit definition for the search index API": 2500; Export Search Results: "100 requests
+per minute per account. The limit also counts towards the global API rate limit"; List Audits
+for a Ticket: 500; Update Ticket: "30 updates per 10 minutes per user per ticket"; Update User:
+"5 requests per minute per user"; Update Organization: "5 requests per minute per
+organization"). A per-user or per-object bucket is counted separately for each (user, object)
+(the user being the credential of the request) and reported under its plain name. Not
+modelled: List Tickets past page 500 (offset paging stops at page 100 here, as documented),
+"1 request per second per account" of Update User, and endpoints the simulator does not serve.
 
 Windows are fixed: a bucket's "minute" (``config.minute_seconds`` real seconds) starts at a
 multiple of that length on the limiter's clock, and its whole budget returns when the next
@@ -26,6 +44,7 @@ may be plain text"); for an endpoint bucket, the spec's `Errors` shape with code
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -44,13 +63,35 @@ INCREMENTAL_EXPORTS = "incremental-exports"
 TICKETS_INDEX = "tickets-index"
 DELETED_TICKETS_INDEX = "deleted-tickets-index"
 ATTACHMENTS_DOWNLOAD = "attachments-download"
+SEARCH_INDEX = "search-index"
+SEARCH_EXPORT = "search-export"
+TICKET_AUDITS_INDEX = "ticket-audits-index"
+UPDATE_TICKET = "update-ticket"
+UPDATE_USER = "update-user"
+UPDATE_ORGANIZATION = "update-organization"
+# buckets whose "minute" is longer than one (Update Ticket: 30 per 10 minutes)
+WINDOW_MINUTES = {UPDATE_TICKET: 10}
 
 _TICKETS_INDEX_PATH = re.compile(r"^/api/v2/tickets(?:\.json)?/?$")
 _DELETED_TICKETS_INDEX_PATH = re.compile(r"^/api/v2/deleted_tickets(?:\.json)?/?$")
+_SEARCH_PATH = re.compile(r"^/api/v2/search(?:/count)?(?:\.json)?/?$")
+_SEARCH_EXPORT_PATH = re.compile(r"^/api/v2/search/export(?:\.json)?/?$")
+_TICKET_AUDITS_PATH = re.compile(r"^/api/v2/tickets/\d+/audits(?:\.json)?/?$")
+_ONE_OBJECT_PATH = re.compile(r"^/api/v2/(tickets|users|organizations)/(\d+)(?:\.json)?/?$")
+_UPDATE_BUCKETS = {"tickets": UPDATE_TICKET, "users": UPDATE_USER, "organizations": UPDATE_ORGANIZATION}
 
 
-def buckets_for(method: str, path: str) -> list[str]:
-    """The buckets a request draws on, plan bucket first (empty for unmetered paths)."""
+def bucket_name(bucket: str) -> str:
+    """A bucket's reported name: a per-user or per-object bucket without its key."""
+    return bucket.split(":", 1)[0]
+
+
+def buckets_for(method: str, path: str, who: str = "") -> list[str]:
+    """The buckets a request draws on, plan bucket first (empty for unmetered paths).
+
+    ``who`` identifies the caller (its credential) for per-user buckets; keyed buckets are
+    named ``name:key``.
+    """
     if path.startswith("/attachments/"):
         return [ATTACHMENTS_DOWNLOAD]
     if not path.startswith("/api/v2/"):
@@ -62,6 +103,16 @@ def buckets_for(method: str, path: str) -> list[str]:
         buckets.append(TICKETS_INDEX)
     elif method == "GET" and _DELETED_TICKETS_INDEX_PATH.match(path):
         buckets.append(DELETED_TICKETS_INDEX)
+    elif method == "GET" and _SEARCH_EXPORT_PATH.match(path):
+        buckets.append(SEARCH_EXPORT)
+    elif method == "GET" and _SEARCH_PATH.match(path):
+        buckets.append(SEARCH_INDEX)
+    elif method == "GET" and _TICKET_AUDITS_PATH.match(path):
+        buckets.append(TICKET_AUDITS_INDEX)
+    elif method == "PUT" and (m := _ONE_OBJECT_PATH.match(path)):
+        kind, object_id = m.group(1), m.group(2)
+        name = _UPDATE_BUCKETS[kind]
+        buckets.append(f"{name}:{who}:{object_id}" if name == UPDATE_TICKET else f"{name}:{object_id}")
     return buckets
 
 
@@ -80,6 +131,12 @@ def bucket_limits(config: SimulatorConfig) -> dict[str, int]:
         TICKETS_INDEX: 300 if config.high_volume else 100,
         DELETED_TICKETS_INDEX: 10,
         ATTACHMENTS_DOWNLOAD: 2500,
+        SEARCH_INDEX: 2500,
+        SEARCH_EXPORT: 100,
+        TICKET_AUDITS_INDEX: 500,
+        UPDATE_TICKET: 30,
+        UPDATE_USER: 5,
+        UPDATE_ORGANIZATION: 5,
     }
 
 
@@ -130,28 +187,37 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._used: dict[str, tuple[int, int]] = {}  # bucket -> (window index, requests admitted)
 
-    def _window(self, now: float) -> tuple[int, float]:
-        index = math.floor(now / self.window_seconds)
-        return index, (index + 1) * self.window_seconds - now
+    def _window(self, now: float, bucket: str = ACCOUNT) -> tuple[int, float]:
+        length = self.window_seconds * WINDOW_MINUTES.get(bucket_name(bucket), 1)
+        index = math.floor(now / length)
+        return index, (index + 1) * length - now
 
     def acquire(self, buckets: list[str]) -> Decision:
         """Admit the request and spend one unit of every bucket, or refuse it and spend none."""
         with self._lock:
-            index, reset = self._window(self._clock())
-            used = {}
+            now = self._clock()
+            used: dict[str, int] = {}
+            windows: dict[str, tuple[int, float]] = {}
             for bucket in buckets:
-                window, count = self._used.get(bucket, (index, 0))
-                used[bucket] = count if window == index else 0
-            exhausted = [bucket for bucket in buckets if used[bucket] >= self.limits[bucket]]
+                windows[bucket] = self._window(now, bucket)
+                window, count = self._used.get(bucket, (windows[bucket][0], 0))
+                used[bucket] = count if window == windows[bucket][0] else 0
+            limit = {bucket: self.limits[bucket_name(bucket)] for bucket in buckets}
+            exhausted = [bucket for bucket in buckets if used[bucket] >= limit[bucket]]
             if not exhausted:
                 for bucket in buckets:
                     used[bucket] += 1
-                    self._used[bucket] = (index, used[bucket])
+                    self._used[bucket] = (windows[bucket][0], used[bucket])
             states = [
-                BucketState(bucket, self.limits[bucket], max(0, self.limits[bucket] - used[bucket]), reset)
+                BucketState(
+                    bucket_name(bucket),
+                    limit[bucket],
+                    max(0, limit[bucket] - used[bucket]),
+                    windows[bucket][1],
+                )
                 for bucket in buckets
             ]
-        refused_by = next((s for s in states if s.name in exhausted), None)
+        refused_by = next((s for s, b in zip(states, buckets, strict=True) if b in exhausted), None)
         return Decision(admitted=not exhausted, states=states, refused_by=refused_by)
 
 
@@ -232,9 +298,14 @@ class RateLimitMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
         endpoint = normalise_endpoint(method, path)
-        buckets = buckets_for(method, path)
+        who = ""
+        for key, value in scope.get("headers", []):
+            if key == b"authorization":
+                who = hashlib.sha256(value).hexdigest()[:16]
+        buckets = buckets_for(method, path, who)
+        reported = [bucket_name(b) for b in buckets]
         if not self.config.rate_limits:
-            self.stats.record(endpoint, buckets)
+            self.stats.record(endpoint, reported)
             await self.app(scope, receive, send)
             return
 
@@ -247,7 +318,7 @@ class RateLimitMiddleware:
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
 
-        self.stats.record(endpoint, buckets)
+        self.stats.record(endpoint, reported)
         extra = rate_limit_headers(decision.states)
 
         async def send_with_headers(message: Message) -> None:

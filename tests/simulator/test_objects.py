@@ -197,7 +197,10 @@ def test_search_export_goes_past_a_thousand() -> None:
         assert first["count"] == truth["ticket"] > 1000
         ids: list[int] = []
         body = get_ok(
-            client, "/api/v2/search/export.json", query="type:ticket", **{"filter[type]": "ticket", "page[size]": 500}
+            client,
+            "/api/v2/search/export.json",
+            query="type:ticket",
+            **{"filter[type]": "ticket", "page[size]": 500},
         )
         while True:
             ids += [r["id"] for r in body["results"]]

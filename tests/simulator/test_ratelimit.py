@@ -208,13 +208,21 @@ def test_unauthenticated_requests_still_draw_on_the_plan(small_plan: Harness) ->
         ("GET", "/api/v2/incremental/tickets/cursor.json", ["account", "incremental-exports"]),
         ("GET", "/api/v2/incremental/ticket_events.json", ["account", "incremental-exports"]),
         ("GET", "/api/v2/deleted_tickets.json", ["account", "deleted-tickets-index"]),
+        ("GET", "/api/v2/search.json", ["account", "search-index"]),
+        ("GET", "/api/v2/search/count.json", ["account", "search-index"]),
+        ("GET", "/api/v2/search/export.json", ["account", "search-export"]),
+        ("GET", "/api/v2/tickets/12/audits.json", ["account", "ticket-audits-index"]),
+        ("GET", "/api/v2/ticket_audits.json", ["account"]),
+        ("PUT", "/api/v2/tickets/12.json", ["account", "update-ticket:me:12"]),
+        ("PUT", "/api/v2/users/370000000007.json", ["account", "update-user:370000000007"]),
+        ("PUT", "/api/v2/organizations/9", ["account", "update-organization:9"]),
         ("GET", "/attachments/token/AbC/", ["attachments-download"]),
         ("POST", "/oauth/tokens", []),
         ("GET", "/_simulator/stats", []),
     ],
 )
 def test_buckets_for(method: str, path: str, buckets: list[str]) -> None:
-    assert buckets_for(method, path) == buckets
+    assert buckets_for(method, path, "me") == buckets
 
 
 def test_bucket_limits_follow_plan_and_high_volume() -> None:
@@ -224,6 +232,12 @@ def test_bucket_limits_follow_plan_and_high_volume() -> None:
         "tickets-index": 100,
         "deleted-tickets-index": 10,
         "attachments-download": 2500,
+        "search-index": 2500,
+        "search-export": 100,
+        "ticket-audits-index": 500,
+        "update-ticket": 30,
+        "update-user": 5,
+        "update-organization": 5,
     }
     high = bucket_limits(SimulatorConfig(plan="professional", high_volume=True))
     assert (high["account"], high["incremental-exports"], high["tickets-index"]) == (2500, 30, 300)
@@ -288,3 +302,39 @@ def test_full_simulator_endpoint_bucket_429_and_truthful_retry_after() -> None:
     assert stats["rate_limited"] == 1
     assert stats["buckets"]["deleted-tickets-index"] == len(seen)  # the refused one cost nothing, +1 after
     assert stats["requests"]["GET /api/v2/deleted_tickets"] == len(seen) + 1
+
+
+def test_endpoint_limits_of_search_export_audits_and_updates() -> None:
+    """ "Endpoint rate limits": Export Search Results 100/min, List Audits for a Ticket 500/min,
+    Update Ticket 30 per 10 minutes per user and ticket, Update User 5/min per user."""
+    with (
+        running_simulator(tickets=30, seed=2, minute_seconds=20, plan_limit_override=5000) as sim,
+        httpx.Client(
+            base_url=sim.base_url, headers={"Authorization": sim.basic_auth_header()}, timeout=30
+        ) as http,
+    ):
+        audits = http.get("/api/v2/tickets/4/audits.json")
+        assert audits.headers["zendesk-ratelimit-ticket-audits-index"].startswith("total=500; remaining=499;")
+        assert (
+            http.get("/api/v2/search.json", params={"query": "type:group"})
+            .headers["zendesk-ratelimit-search-index"]
+            .startswith("total=2500;")
+        )
+        statuses = [
+            http.get("/api/v2/search/export.json", params={"query": "x", "filter[type]": "group"}).status_code
+            for _ in range(101)
+        ]
+        assert statuses[:100] == [200] * 100 and statuses[100] == 429
+        assert http.get("/api/v2/search.json", params={"query": "type:group"}).status_code == 200
+        updates = [
+            http.put("/api/v2/tickets/5.json", json={"ticket": {"tags": [f"t{n}"]}}).status_code
+            for n in range(31)
+        ]
+        assert updates[:30] == [200] * 30 and updates[30] == 429
+        assert http.put("/api/v2/tickets/6.json", json={"ticket": {"tags": ["x"]}}).status_code == 200
+        user = 370_000_000_007
+        users = [
+            http.put(f"/api/v2/users/{user}.json", json={"user": {"notes": str(n)}}).status_code
+            for n in range(6)
+        ]
+        assert users[:5] == [200] * 5 and users[5] == 429
