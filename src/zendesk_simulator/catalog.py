@@ -43,7 +43,18 @@ from .common import (
     USER_BASE,
     iso,
 )
-from .history import ASSIGN, COMMENT, CREATE, RATING, SAT_BAD, SAT_GOOD, SAT_SCORES, SOLVED, TRANSFER
+from .history import (
+    ASSIGN,
+    COMMENT,
+    CREATE,
+    RATING,
+    SAT_BAD,
+    SAT_GOOD,
+    SAT_SCORES,
+    SOLVED,
+    TRANSFER,
+    Skeleton,
+)
 from .words import CUSTOM_FIELDS, MACROS, PRODUCT_AREAS, REGIONS
 
 if TYPE_CHECKING:
@@ -113,6 +124,43 @@ def _minutes(seconds: int | None) -> JSON:
     if seconds is None:
         return {"calendar": None, "business": None}
     return {"calendar": seconds // 60, "business": seconds // 180}
+
+
+def metric_times(skeleton: Skeleton, requester: int) -> tuple[int, int | None, int | None]:
+    """(created, first agent reply, first solve) of a ticket's history."""
+    steps = skeleton.steps
+    first_reply = next(
+        (s.ts for s in steps if s.kind == COMMENT and s.public and s.actor != requester and s.actor >= 0),
+        None,
+    )
+    solved = next((s.ts for s in steps if s.status >= SOLVED), None)
+    return steps[0].ts, first_reply, solved
+
+
+def metric_event_count(skeleton: Skeleton, requester: int) -> int:
+    """How many Ticket Metric Events ``Catalog.metric_events`` gives the ticket."""
+    _created, first_reply, solved = metric_times(skeleton, requester)
+    return (
+        len(_ACTIVATED) + (first_reply is not None) + (len(_FULFILLED_ON_SOLVE) if solved is not None else 0)
+    )
+
+
+# "Ticket metric event types reference": activate on creation, fulfill when reached
+_ACTIVATED = (
+    "reply_time",
+    "agent_work_time",
+    "requester_wait_time",
+    "resolution_time",
+    "pausable_update_time",
+    "periodic_update_time",
+)
+_FULFILLED_ON_SOLVE = (
+    "agent_work_time",
+    "requester_wait_time",
+    "resolution_time",
+    "pausable_update_time",
+    "periodic_update_time",
+)
 
 
 class Catalog:
@@ -518,34 +566,12 @@ class Catalog:
         activations at creation, fulfilments at the first reply and at solve, SLA applied."""
         a = self.account
         i = tid - 1
-        sk = a.skeleton(i)
-        steps = sk.steps
-        created = steps[0].ts
-        requester = int(a._t_requester[i])
-        first_reply = next(
-            (s.ts for s in steps if s.kind == COMMENT and s.public and s.actor != requester and s.actor >= 0),
-            None,
-        )
-        solved = next((s.ts for s in steps if s.status >= SOLVED), None)
-        # "Ticket metric event types reference": activate on creation, fulfill when reached
-        events: list[tuple[int, str, str]] = [
-            (created, "reply_time", "activate"),
-            (created, "agent_work_time", "activate"),
-            (created, "requester_wait_time", "activate"),
-            (created, "resolution_time", "activate"),
-            (created, "pausable_update_time", "activate"),
-            (created, "periodic_update_time", "activate"),
-        ]
+        created, first_reply, solved = metric_times(a.skeleton(i), int(a._t_requester[i]))
+        events: list[tuple[int, str, str]] = [(created, metric, "activate") for metric in _ACTIVATED]
         if first_reply is not None:
             events.append((first_reply, "reply_time", "fulfill"))
         if solved is not None:
-            events += [
-                (solved, "agent_work_time", "fulfill"),
-                (solved, "requester_wait_time", "fulfill"),
-                (solved, "resolution_time", "fulfill"),
-                (solved, "pausable_update_time", "fulfill"),
-                (solved, "periodic_update_time", "fulfill"),
-            ]
+            events += [(solved, metric, "fulfill") for metric in _FULFILLED_ON_SOLVE]
         out = []
         for n, (ts, metric, kind) in enumerate(sorted(events, key=lambda e: e[0])):
             out.append(

@@ -298,7 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_url = f"{scheme}://{host}:{port}"
         print(describe(config, base_url), flush=True)
         print(
-            f"  generated {app.account.truth()['ticket']} tickets, {app.account.truth()['comment']} comments "
+            f"  generated {app.account.n_tickets_generated} tickets, "
+            f"{app.account.n_comments_generated} comments "
             f"in {generated:.2f} s",
             flush=True,
         )

@@ -37,7 +37,7 @@ from datetime import datetime
 from cachetools import LRUCache
 
 from .audits import AuditRenderer
-from .catalog import CUSTOM_STATUS_COUNT, METRIC_EVENT_BASE, Catalog, custom_status_id
+from .catalog import CUSTOM_STATUS_COUNT, METRIC_EVENT_BASE, Catalog, custom_status_id, metric_event_count
 from .common import (
     ARCHIVE_AFTER,
     ATTACHMENT_BASE,
@@ -174,6 +174,9 @@ class GeneratedAccount:
         self._tag_counts: Counter[str] | None = None
         self._open_counts: dict[int, int] | None = None
         self._metric_index: TimeIndex | None = None
+        self._metric_event_total = 0
+        self._object_truth_cache: tuple[int, JSON] | None = None
+        self.version = 0  # moves on every write
         self.catalog = Catalog(self)
         self.searcher = SearchEngine(self)
         self._list_cache: dict[str, SortedIds] = {}
@@ -477,14 +480,21 @@ class GeneratedAccount:
         return {"audit": readable, "ticket_event": exported}
 
     def _object_truth(self) -> JSON:
-        """How many of each object tickets, users and organizations point to a read finds."""
+        """How many of each object tickets, users and organizations point to a read finds
+        (kept until the next write: every write moves ``version``)."""
+        if self._object_truth_cache is not None and self._object_truth_cache[0] == self.version:
+            return dict(self._object_truth_cache[1])
         cat = self.catalog
         identities = 0
         for uid in self.listable_user_ids().ids:
-            user = self.render_user(int(uid), "")
-            if user is not None:
-                identities += len(cat.identities(user, ""))
-        return {
+            i = int(uid) - USER_BASE
+            if int(uid) in self._user_over or i >= self.n_users_generated:
+                user = self.render_user(int(uid), "")
+                identities += len(cat.identities(user, "")) if user is not None else 0
+            else:
+                identities += (not self._u_flags[i] & U_NO_EMAIL) + self._has_phone(i)
+        self.events_index()
+        counts = {
             "ticket_fields": len(cat.ticket_field_ids()),
             "user_fields": len(cat.user_field_ids()),
             "organization_fields": len(cat.org_field_ids()),
@@ -496,11 +506,13 @@ class GeneratedAccount:
             "satisfaction_ratings": len(cat.rated_ticket_ids()),
             "tags": len(self.ticket_tag_counts()),
             "ticket_metrics": len(self.metric_ticket_ids()),
-            "ticket_metric_events": len(self.metric_events_index()),
+            "ticket_metric_events": self._metric_event_total,
             "macros": len(cat.macro_ids()),
             "sla_policies": len(cat.sla_policy_ids()),
             "identities": identities,
         }
+        self._object_truth_cache = (self.version, counts)
+        return dict(counts)
 
     def metric_ticket_ids(self) -> list[int]:
         """Tickets with Ticket Metrics: generated tickets that are not deleted."""
@@ -622,13 +634,7 @@ class GeneratedAccount:
         channel = r.choices(CHANNELS, CHANNEL_WEIGHTS)[0]
         requester_json_email = self._user_email(requester)
         description = self._comment_text(i, 0)[0]
-        product_area = r.choice(PRODUCT_AREAS)
-        custom_fields: list[JSON] = [
-            {"id": CUSTOM_FIELDS[0][0], "value": str(r.randint(10000, 99999))},
-            {"id": CUSTOM_FIELDS[1][0], "value": product_area},
-            {"id": CUSTOM_FIELDS[2][0], "value": r.choice(REGIONS)},
-        ]
-        tags = sorted({r.choice(TAGS) for _ in range(r.randint(0, 3))} | {product_area})
+        custom_fields, tags = self._ticket_labels(tid)
         history = self.skeleton(i)
         collaborators = [USER_BASE + history.follower] if history.follower >= 0 else []
         created = int(self._t_created[i])
@@ -675,6 +681,20 @@ class GeneratedAccount:
             "allow_attachments": True,
             "from_messaging_channel": False,
         }
+
+    def _ticket_labels(self, tid: int) -> tuple[list[JSON], list[str]]:
+        """A generated ticket's custom field values and tags, from a stream of their own (so
+        List Tags and the truth count them without rendering whole tickets). The product-area
+        drop-down adds its value as a tag, as Zendesk's drop-down fields do."""
+        r = random.Random(mix(self.seed, 15, tid))
+        product_area = r.choice(PRODUCT_AREAS)
+        custom_fields: list[JSON] = [
+            {"id": CUSTOM_FIELDS[0][0], "value": str(r.randint(10000, 99999))},
+            {"id": CUSTOM_FIELDS[1][0], "value": product_area},
+            {"id": CUSTOM_FIELDS[2][0], "value": r.choice(REGIONS)},
+        ]
+        tags = sorted({r.choice(TAGS) for _ in range(r.randint(0, 3))} | {product_area})
+        return custom_fields, tags
 
     def _subject(self, r: random.Random, tid: int) -> str:
         if self.phrases_enabled and tid == PHRASE_TICKET_IDS[0]:
@@ -1005,11 +1025,13 @@ class GeneratedAccount:
             ids = array("q")
             counts = array("H")
             sat = array("b")
+            metric_events = 0
             agents, n_groups, seed = self._agents, self.n_groups, self.seed
             for i in range(self.n_tickets_generated):
                 skeleton = draw_skeleton(seed, self.ticket_facts(i), agents, n_groups)
                 steps = skeleton.steps
                 sat.append(skeleton.satisfaction)
+                metric_events += metric_event_count(skeleton, int(self._t_requester[i]))
                 first = AUDIT_BASE + (i + 1) * STRIDE
                 ts.extend(step.ts for step in steps)
                 ids.extend(range(first, first + len(steps)))
@@ -1019,6 +1041,7 @@ class GeneratedAccount:
                 index.touch(ev.audit_id, ev.ts)
             self._audit_counts = counts
             self._sat_codes = sat
+            self._metric_event_total = metric_events
             self._events_index = index
         return self._events_index
 
@@ -1033,9 +1056,8 @@ class GeneratedAccount:
         if self._tag_counts is None:
             counts: Counter[str] = Counter()
             for tid in self.searchable_ticket_ids().ids:
-                ticket = self.render_ticket(int(tid), "")
-                if ticket is not None:
-                    counts.update(ticket["tags"])
+                over = self._ticket_over.get(int(tid))
+                counts.update(over["tags"] if over is not None else self._ticket_labels(int(tid))[1])
             self._tag_counts = counts
         return self._tag_counts
 
@@ -1209,7 +1231,7 @@ class GeneratedAccount:
         tz, iana = r.choice(TIME_ZONES)
         locale, locale_id = r.choice(LOCALES)
         name = self._user_name(i)
-        phone = f"+1555{r.randint(1000000, 9999999)}" if (flags & U_NO_EMAIL or r.random() < 0.2) else None
+        phone = f"+1555{r.randint(1000000, 9999999)}" if self._has_phone(i) else None
         login = int(self._u_login[i])
         tags = sorted({r.choice(TAGS) for _ in range(r.randint(0, 2))})
         return {
@@ -1253,6 +1275,11 @@ class GeneratedAccount:
             "chat_only": False,
             "remote_photo_url": None,
         }
+
+    def _has_phone(self, i: int) -> bool:
+        """Users without email have a phone, and a fifth of the others (a hash, so identities
+        are counted without rendering users)."""
+        return bool(self._u_flags[i] & U_NO_EMAIL) or mix(self.seed, 16, i) % 5 == 0
 
     def user_updated_ts(self, user_id: int) -> int:
         over = self._user_over.get(user_id)

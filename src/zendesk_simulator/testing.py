@@ -58,7 +58,8 @@ class SimulatorHandle:
         return _verify(self.flags.get("ssl_certfile"))
 
     def _client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=30.0, verify=self.verify)
+        # generous: the first truth of a 100,000-ticket account indexes every ticket's history
+        return httpx.Client(base_url=self.base_url, timeout=300.0, verify=self.verify)
 
     def basic_auth_header(self, email: str | None = None) -> str:
         """``Authorization`` value for API-token auth as ``email`` (default: the admin)."""

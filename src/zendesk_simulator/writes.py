@@ -49,6 +49,8 @@ class Account(GeneratedAccount):
     """One simulated Zendesk account: generated data plus everything written since start."""
 
     def _now(self) -> int:
+        """Wall-clock now, for a write's stamps; every write asks, so it also moves ``version``."""
+        self.version += 1
         return int(time.time())
 
     @staticmethod
