@@ -289,6 +289,19 @@ class ZendeskTicketEntity(ZendeskEntity):
     assignee_name: str | None = None
     organization_name: str | None = None
     group_name: str | None = None
+    # What the ids mean to the people reading the ticket (source/context.py): each set custom
+    # field as {id, title, value, display_value}, form, brand and status names, the
+    # satisfaction rating, and the Ticket Metrics people look at.
+    custom_field_values: list[dict[str, Any]] = Field(default_factory=list)
+    ticket_form_name: str | None = None
+    brand_name: str | None = None
+    custom_status_name: str | None = None
+    satisfaction_score: str | None = None
+    satisfaction_comment: str | None = None
+    first_reply_time_minutes: int | None = None
+    full_resolution_time_minutes: int | None = None
+    replies: int | None = None
+    solved_at: datetime | None = None
 
     # ``generated_timestamp`` moves on every system update, even one that changes nothing a
     # person can see; hashing it would report such tickets as changed. It is kept but not hashed.
@@ -316,8 +329,10 @@ class ZendeskTicketEntity(ZendeskEntity):
         assignee_name: str | None = None,
         organization_name: str | None = None,
         group_name: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> ZendeskTicketEntity:
         data = dict(raw)
+        data.update(context or {})
         data["entity_id"] = cls.make_entity_id("ticket", raw["id"])
         data["name"] = ticket_name(raw)
         data["web_url"] = web_url
@@ -340,7 +355,16 @@ class ZendeskTicketEntity(ZendeskEntity):
             self.assignee_name,
             self.organization_name,
             self.group_name,
+            [f"{f.get('title') or ''}: {_shown(f.get('display_value'))}" for f in self.custom_field_values],
+            self.ticket_form_name,
+            self.brand_name,
+            self.custom_status_name,
+            self.satisfaction_comment,
         )
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
 def ticket_name(raw: dict[str, Any]) -> str:

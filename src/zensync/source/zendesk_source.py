@@ -86,6 +86,7 @@ from zensync.entities import (
     ZendeskTicketEntity,
     ZendeskUserEntity,
 )
+from zensync.source.context import TicketContext
 from zensync.zendesk.account import connecting_user, require_admin
 from zensync.zendesk.errors import AuthenticationError, NotFound, ZendeskError
 
@@ -136,7 +137,9 @@ TICKETS_EXPORT = "/api/v2/incremental/tickets/cursor.json"
 USERS_EXPORT = "/api/v2/incremental/users/cursor.json"
 ORGANIZATIONS_EXPORT = "/api/v2/incremental/organizations.json"
 EVENTS_EXPORT = "/api/v2/incremental/ticket_events.json"
-TICKET_SIDELOADS = "users,groups,organizations"
+# names for the ticket's ids, and its Ticket Metrics (first reply, resolution times) at no
+# extra request (api-reference.md, "Incremental Exports": sideloads work on exports)
+TICKET_SIDELOADS = "users,groups,organizations,metric_sets"
 
 
 def _epoch(value: Any) -> int | None:
@@ -232,6 +235,8 @@ class ZendeskSource:
         self.budgets = dict(budgets or {})
         self.name_cache_size = name_cache_size
         self.names = NameResolver(client, name_cache_size)
+        # field titles, form, brand and status names: read once per run (source/context.py)
+        self.context = TicketContext(client)
         # The event stream's first page, read to decide the comment plan, handed to the stream.
         self._probe: dict[str, Any] | None = None
 
@@ -366,7 +371,7 @@ class ZendeskSource:
         return None
 
     async def _ticket_entities(
-        self, tickets: list[dict[str, Any]]
+        self, tickets: list[dict[str, Any]], metric_sets: list[dict[str, Any]] | None = None
     ) -> tuple[list[ZendeskEntity], list[Deletion], list[int]]:
         """Entities, deletions and ids of the in-scope tickets of one export page.
 
@@ -382,6 +387,9 @@ class ZendeskSource:
         )
         orgs = await self.names.resolve("organization", (raw.get("organization_id") for raw in kept))
         groups = await self.names.resolve("group", (raw.get("group_id") for raw in kept))
+        if kept:
+            await self.context.load()
+        metrics = {m.get("ticket_id"): m for m in metric_sets or [] if isinstance(m, dict)}
         entities: list[ZendeskEntity] = []
         deletions: list[Deletion] = []
         owed: list[int] = []
@@ -400,6 +408,7 @@ class ZendeskSource:
                 assignee_name=users.get(raw.get("assignee_id")),
                 organization_name=orgs.get(raw.get("organization_id")),
                 group_name=groups.get(raw.get("group_id")),
+                context=self.context.describe(raw, metrics.get(raw["id"])),
             )
             self.names.remember("ticket", entity.id, entity.name)
             entities.append(entity)
@@ -427,7 +436,7 @@ class ZendeskSource:
             self._remember_sideloads(page.data)
             tickets = [dict(raw) for raw in page.items]
             comment_counts = {raw["id"]: raw.pop("comment_count", None) for raw in tickets}
-            entities, deletions, owed = await self._ticket_entities(tickets)
+            entities, deletions, owed = await self._ticket_entities(tickets, page.data.get("metric_sets"))
             done = page.last
             acc = self._bucket_limit("account", DEFAULT_ACCOUNT_LIMIT)
             exp = self._bucket_limit("incremental-exports", DEFAULT_EXPORT_LIMIT)
@@ -778,7 +787,9 @@ class ZendeskSource:
             position = state.tickets.model_copy()
             async for page in self._ticket_pages(position):
                 self._remember_sideloads(page.data)
-                entities, deletions, owed_ids = await self._ticket_entities(page.items)
+                entities, deletions, owed_ids = await self._ticket_entities(
+                    page.items, page.data.get("metric_sets")
+                )
                 named = [(e.id, e.name) for e in entities if isinstance(e, ZendeskTicketEntity)]
                 item = _Item(
                     kind="tickets",
