@@ -161,7 +161,7 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
     async def count_tickets(self, request: Request) -> Response:
         await self._principal(request)
         return json_response(
-            {"count": {"value": self.account.truth()["ticket"], "refreshed_at": iso(time.time())}}
+            {"count": {"value": self.account.live_count("ticket"), "refreshed_at": iso(time.time())}}
         )
 
     async def show_ticket(self, request: Request) -> Response:
@@ -277,7 +277,7 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
     async def count_users(self, request: Request) -> Response:
         await self._principal(request)
         return json_response(
-            {"count": {"value": self.account.truth()["user"], "refreshed_at": iso(time.time())}}
+            {"count": {"value": self.account.live_count("user"), "refreshed_at": iso(time.time())}}
         )
 
     async def me(self, request: Request) -> Response:
@@ -390,7 +390,7 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
     async def count_orgs(self, request: Request) -> Response:
         await self._principal(request)
         return json_response(
-            {"count": {"value": self.account.truth()["organization"], "refreshed_at": iso(time.time())}}
+            {"count": {"value": self.account.live_count("organization"), "refreshed_at": iso(time.time())}}
         )
 
     async def show_org(self, request: Request) -> Response:

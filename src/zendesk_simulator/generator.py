@@ -461,6 +461,10 @@ class GeneratedAccount:
             "anchor": self.anchor,
         }
 
+    def live_count(self, kind: str) -> int:
+        """Live (not deleted) tickets, users or organizations: the Count endpoints' figure."""
+        return int(self._count[kind])
+
     def _audit_truth(self) -> JSON:
         """Audits a complete read finds: per ticket (tickets not deleted) and in the event export
         (every audit, deleted tickets' included)."""
