@@ -106,7 +106,7 @@ async def oauth_callback(request: Request, state: State) -> Response:
     try:
         record = await state.manager.complete_oauth(params)
     except OAuthError as exc:
-        connection_id = getattr(exc, "connection_id", None)
+        connection_id = exc.connection_id
         connection = state.store.get_connection(connection_id) if connection_id else None
         return state.templates.TemplateResponse(
             request,
