@@ -144,15 +144,12 @@ def test_the_event_mix_is_mostly_not_comments(account: Account) -> None:
     assert kinds["Notification"] > kinds["Comment"] / 2
 
 
-def test_histories_are_deterministic_and_fast_to_index() -> None:
+def test_histories_are_deterministic() -> None:
     config = SimulatorConfig(tickets=3000, seed=4)
     a, b = Account(config, now=1_790_000_000), Account(config, now=1_790_000_000)
-    started = time.perf_counter()
     index = list(a.events_index().iter_after((-1, 0)))
-    elapsed = time.perf_counter() - started
     assert index == list(b.events_index().iter_after((-1, 0)))
     assert [x for x, _ in a.audits.for_ticket(77, BASE)] == [x for x, _ in b.audits.for_ticket(77, BASE)]
-    assert elapsed < 3.0, f"{elapsed:.2f} s to index 3,000 tickets' histories"
 
 
 # ------------------------------------------------------------------------ over HTTP
