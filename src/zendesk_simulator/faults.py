@@ -102,6 +102,14 @@ async def _close_connection(send: Send) -> bool:
     return True
 
 
+async def _drain(receive: Receive) -> None:
+    """Read the request body to its end (and drop it), so the close that follows is orderly."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
 class FaultMiddleware:
     """ASGI middleware (outermost) injecting faults at `config.fault_rate` on metered paths."""
 
@@ -204,9 +212,10 @@ class FaultMiddleware:
         if kind in ("truncate", "stall"):
             await self._truncate(scope, receive, send, stall=kind == "stall")
             return
-        if kind == "drop" and await _close_connection(send):
-            return
         if kind == "drop":
+            await _drain(receive)  # closing with request bytes unread would reset, not close
+            if await _close_connection(send):
+                return
             kind = "502"  # no transport to close: the nearest thing a proxy would send
         await self._send_canned(send, kind)
 
