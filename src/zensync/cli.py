@@ -317,7 +317,11 @@ def cursor_state(cursor: dict[str, Any] | None, now: datetime) -> dict[str, dict
 
 
 def status_data(store: Store) -> dict[str, Any]:
-    """What ``status --json`` prints: stored counts, connections with cursor ages, recent runs."""
+    """What ``status --json`` prints: stored counts, connections with cursor ages, recent runs.
+
+    ``failed_downloads`` counts the attachments whose bytes could not be had; the next sync
+    retries them.
+    """
     now = datetime.now(UTC)
     counts = store.counts()
     connections = []
@@ -337,6 +341,7 @@ def status_data(store: Store) -> dict[str, Any]:
                 "auth_kind": record.auth_kind if record else None,
                 "status": record.status if record else None,
                 "entities": store.counts(cid),
+                "failed_downloads": store.failed_download_count(cid),
                 "last_run_status": latest.status if latest else None,
                 "last_success_at": last_ok.finished_at if last_ok else None,
                 "data_age_seconds": (
@@ -364,6 +369,7 @@ def status_data(store: Store) -> dict[str, Any]:
     return {
         "db": store.describe(),
         "entities": counts,
+        "failed_downloads": store.failed_download_count(),
         "vectors": cli_index.vector_status(store),
         "connections": connections,
         "runs": runs,
@@ -397,6 +403,13 @@ def status(
             table.add_column(STREAM_LABELS[entity_type], justify="right")
         table.add_row(*(f"{data['entities'][t]:,}" for t in ENTITY_CHOICES))
         console.print(table)
+        if data["failed_downloads"]:
+            n = data["failed_downloads"]
+            console.print(
+                f"{n:,} attachment{'s' if n != 1 else ''} not downloaded: the next sync tries again "
+                "(`zensync sync`; the last run's report lists why).",
+                markup=False,
+            )
         console.print(cli_index.vector_status_line(data["vectors"]), markup=False)
         if data["connections"]:
             conns = Table(title="Connections", title_justify="left")

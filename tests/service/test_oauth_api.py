@@ -49,6 +49,7 @@ def test_happy_path_consent_first_sync_and_search(
     truth = sim.truth()
     assert done["counts"]["ticket"] == truth["ticket"]
     assert done["counts"]["comment"] == truth["comment"]
+    assert done["failed_downloads"] == 0  # every attachment file came down
     assert done["last_sync_at"] is not None
 
     found = http.get("/search", params={"q": PHRASE, "type": "ticket"}).json()

@@ -183,6 +183,9 @@ class ConnectionOut(BaseModel):
     sync_interval_seconds: int
     syncing: bool
     counts: dict[str, int]
+    failed_downloads: int = Field(
+        0, description="Attachments whose file could not be downloaded; the next sync tries again"
+    )
     current_run: RunOut | None
     runs: list[RunOut]
 
@@ -218,6 +221,7 @@ class ConnectionOut(BaseModel):
             sync_interval_seconds=manager.interval(record),
             syncing=syncing,
             counts=counts,
+            failed_downloads=manager.store.failed_download_count(record.id),
             current_run=RunOut.of(current) if current else None,
             runs=[RunOut.of(r) for r in runs if r is not current],
         )
