@@ -38,7 +38,7 @@ import httpx
 
 from zensync.config import ZendeskConfig
 from zensync.secret_box import SecretBox
-from zensync.store import ConnectionNotFound, ConnectionRecord, RunRecord, Store, StoreError
+from zensync.store import ConnectionNotFound, ConnectionRecord, Store, StoreError
 from zensync.sync.report import RunReport
 from zensync.sync.runner import Connection, OAuthGrant, check_credentials, run_sync
 from zensync.zendesk import account, oauth
@@ -48,8 +48,6 @@ from zensync.zendesk.errors import TokenRefreshError, ZendeskError
 from zensync.zendesk.oauth import AuthorizationRequest, Explanation, OAuthError
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SYNC_INTERVAL_SECONDS = 3600
 
 
 class ConnectionProblem(Exception):
@@ -197,14 +195,12 @@ class ConnectionManager:
         *,
         base_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        sync_interval_seconds: int = DEFAULT_SYNC_INTERVAL_SECONDS,
         client_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.secrets = secrets
         self.base_url = base_url
         self.transport = transport
-        self.sync_interval_seconds = sync_interval_seconds
         self.client_options = dict(client_options or {})
 
     # ------------------------------------------------------------------------------ reading
@@ -254,12 +250,6 @@ class ConnectionManager:
         if record.status == "pending_auth":
             return oauth.awaiting_consent(detail.redirect_uri)
         return None
-
-    def interval(self, record: ConnectionRecord) -> int:
-        return record.sync_interval_seconds or self.sync_interval_seconds
-
-    def runs(self, connection_id: str, limit: int = 10) -> list[RunRecord]:
-        return self.store.list_runs(connection_id, limit=limit)
 
     def _secrets_of(self, record: ConnectionRecord) -> StoredSecrets:
         if not record.secrets_encrypted:

@@ -15,10 +15,8 @@ from zensync.store import Store
 
 def test_due_times_follow_the_database(tmp_path: Path) -> None:
     with Store.open(tmp_path / "z.db") as store:
-        manager = ConnectionManager(
-            store, SecretBox.from_key(Fernet.generate_key()), sync_interval_seconds=600
-        )
-        jobs = SyncJobs(manager, scheduling=False)
+        manager = ConnectionManager(store, SecretBox.from_key(Fernet.generate_key()))
+        jobs = SyncJobs(manager, scheduling=False, sync_interval_seconds=600)
         store.create_connection(id="a", name="a", subdomain="acme", auth_kind="oauth", status="active")
         record = store.get_connection("a")
         assert record is not None

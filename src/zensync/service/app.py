@@ -107,13 +107,13 @@ def create_app(
         box,
         base_url=settings.zendesk_base_url,
         transport=transport,
-        sync_interval_seconds=settings.sync_interval_seconds,
     )
     jobs = SyncJobs(
         manager,
         download_attachments=settings.download_attachments,
         poll_seconds=settings.scheduler_poll_seconds,
         scheduling=settings.scheduling,
+        sync_interval_seconds=settings.sync_interval_seconds,
     )
 
     mcp_server = create_mcp_server(the_store, public_only=settings.mcp_public_only)

@@ -24,6 +24,7 @@ from zensync.store import ConnectionRecord, RunRecord, SyncAlreadyRunning
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_FAILURE = timedelta(minutes=5)
+DEFAULT_SYNC_INTERVAL_SECONDS = 3600
 
 
 class AlreadySyncing(Exception):
@@ -46,8 +47,10 @@ class SyncJobs:
         download_attachments: bool = True,
         poll_seconds: float = 15.0,
         scheduling: bool = True,
+        sync_interval_seconds: int = DEFAULT_SYNC_INTERVAL_SECONDS,
     ) -> None:
         self.manager = manager
+        self.sync_interval_seconds = sync_interval_seconds
         self.download_attachments = download_attachments
         self.poll_seconds = poll_seconds
         self.scheduling = scheduling
@@ -70,6 +73,10 @@ class SyncJobs:
         except SyncAlreadyRunning:
             return True
 
+    def interval(self, record: ConnectionRecord) -> int:
+        """Seconds between scheduled syncs: the connection's own, else the service's."""
+        return record.sync_interval_seconds or self.sync_interval_seconds
+
     def due_at(self, record: ConnectionRecord, latest: RunRecord | None) -> datetime | None:
         """When this connection's next scheduled sync is due (None: not schedulable).
 
@@ -77,7 +84,7 @@ class SyncJobs:
         """
         if record.status != "active":
             return None
-        interval = timedelta(seconds=self.manager.interval(record))
+        interval = timedelta(seconds=self.interval(record))
         last_ok = _utc(record.last_sync_at)
         due = last_ok + interval if last_ok else datetime.now(UTC)
         if latest is not None and latest.status in ("running", "interrupted"):

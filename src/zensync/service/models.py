@@ -197,10 +197,11 @@ class ConnectionOut(BaseModel):
         *,
         syncing: bool,
         next_sync_at: datetime | None,
+        sync_interval_seconds: int,
         runs_limit: int = 5,
     ) -> ConnectionOut:
         detail: ConnectionDetail = manager.detail(record)
-        runs = manager.runs(record.id, limit=runs_limit)
+        runs = manager.store.list_runs(record.id, limit=runs_limit)
         current = runs[0] if runs and runs[0].status == "running" and syncing else None
         counts = {t: int(n) for t, n in manager.store.counts(record.id).items()}
         return cls(
@@ -218,7 +219,7 @@ class ConnectionOut(BaseModel):
             updated_at=record.updated_at,
             last_sync_at=record.last_sync_at,
             next_sync_at=next_sync_at,
-            sync_interval_seconds=manager.interval(record),
+            sync_interval_seconds=sync_interval_seconds,
             syncing=syncing,
             counts=counts,
             failed_downloads=manager.store.failed_download_count(record.id),

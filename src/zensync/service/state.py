@@ -14,8 +14,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from zensync.config import InvalidBaseURL, normalize_base_url
-from zensync.connections import DEFAULT_SYNC_INTERVAL_SECONDS, ConnectionManager
-from zensync.service.jobs import SyncJobs
+from zensync.connections import ConnectionManager
+from zensync.service.jobs import DEFAULT_SYNC_INTERVAL_SECONDS, SyncJobs
 from zensync.service.security import MAX_BODY_BYTES, host_name, trusted_host_names
 from zensync.store import Store
 from zensync.zendesk.oauth import CALLBACK_PATH, RedirectUriError, validate_redirect_uri

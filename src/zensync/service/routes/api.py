@@ -49,6 +49,7 @@ def connection_out(state: ServiceState, connection_id: str) -> ConnectionOut:
         syncing=state.jobs.is_running(record.id)
         or (latest is not None and latest.status == "running" and state.jobs.busy(record.id)),
         next_sync_at=state.jobs.due_at(record, latest),
+        sync_interval_seconds=state.jobs.interval(record),
     )
 
 
@@ -191,7 +192,7 @@ def list_jobs(
 ) -> list[RunOut]:
     """The connection's sync runs, newest first, with their reports."""
     record = state.manager.get(connection_id)
-    return [RunOut.of(run) for run in state.manager.runs(record.id, limit=limit)]
+    return [RunOut.of(run) for run in state.store.list_runs(record.id, limit=limit)]
 
 
 @router.delete(
