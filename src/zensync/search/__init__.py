@@ -21,11 +21,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-import sqlalchemy as sa
-
 from zensync.entities import ENTITY_TYPES, EntityType
+from zensync.store import reads
 from zensync.store.base import StoreError
-from zensync.store.schema import ENTITY_TABLES, organizations, tickets, users
 from zensync.store.vectors import (
     EMBEDDED_TYPES,
     IndexInfo,
@@ -374,48 +372,23 @@ def _describe(
     for entity_type, cid, object_id in groups:
         wanted.setdefault(entity_type, []).append((cid, object_id))
     out: dict[tuple[str, str, int], SearchResult] = {}
-    with store.engine.connect() as conn:
-        for entity_type, keys in wanted.items():
-            table = ENTITY_TABLES[entity_type]  # type: ignore[index]
-            extra: list[Any] = []
-            if table is tickets:
-                extra = [tickets.c.status, tickets.c.organization_id, tickets.c.organization_name]
-            elif table is users:
-                extra = [sa.null(), users.c.organization_id, users.c.organization_name]
-            elif table is organizations:
-                extra = [sa.null(), organizations.c.id, organizations.c.name]
-            else:
-                extra = [sa.null(), sa.null(), sa.null()]
-            for start in range(0, len(keys), 400):
-                part = keys[start : start + 400]
-                rows = conn.execute(
-                    sa.select(
-                        table.c.connection_id,
-                        table.c.id,
-                        table.c.entity_id,
-                        table.c.name,
-                        table.c.web_url,
-                        table.c.created_at,
-                        table.c.updated_at,
-                        *extra,
-                    ).where(sa.tuple_(table.c.connection_id, table.c.id).in_(part))
-                ).all()
-                for row in rows:
-                    key = (entity_type, row[0], int(row[1]))
-                    out[key] = SearchResult(
-                        entity_type=entity_type,  # type: ignore[arg-type]
-                        entity_id=row[2],
-                        id=int(row[1]),
-                        connection_id=row[0],
-                        name=row[3] or row[2],
-                        web_url=row[4],
-                        score=0.0,
-                        created_at=row[5],
-                        updated_at=row[6],
-                        status=row[7],
-                        organization_id=int(row[8]) if row[8] is not None else None,
-                        organization_name=row[9],
-                    )
+    for entity_type, keys in wanted.items():
+        for row in reads.entity_briefs(store, entity_type, keys):  # type: ignore[arg-type]
+            key = (entity_type, row[0], int(row[1]))
+            out[key] = SearchResult(
+                entity_type=entity_type,  # type: ignore[arg-type]
+                entity_id=row[2],
+                id=int(row[1]),
+                connection_id=row[0],
+                name=row[3] or row[2],
+                web_url=row[4],
+                score=0.0,
+                created_at=row[5],
+                updated_at=row[6],
+                status=row[7],
+                organization_id=int(row[8]) if row[8] is not None else None,
+                organization_name=row[9],
+            )
     return out
 
 
