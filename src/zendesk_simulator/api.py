@@ -38,6 +38,7 @@ section) and the OpenAPI spec; where Zendesk publishes nothing, the choice is na
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -86,6 +87,7 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
             ("/api/v2/tickets/{id:int}", self.update_ticket, ["PUT"]),
             ("/api/v2/tickets/{id:int}", self.delete_ticket, ["DELETE"]),
             ("/api/v2/tickets/{id:int}/comments", self.list_comments, ["GET"]),
+            ("/api/v2/comment_redactions/{id:int}", self.redact_comment, ["PUT"]),
             ("/api/v2/deleted_tickets", self.list_deleted_tickets, ["GET"]),
             ("/api/v2/users", self.list_users, ["GET"]),
             ("/api/v2/users", self.create_user, ["POST"]),
@@ -220,6 +222,18 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
         principal = await self._principal(request, "admin")
         self.account.delete_ticket(int(request.path_params["id"]), principal.user_id)
         return Response(status_code=204)
+
+    async def redact_comment(self, request: Request) -> Response:
+        """Redact Ticket Comment In Agent Workspace: agents; the body is not wrapped."""
+        await self._principal(request)
+        try:
+            data = json.loads(await request.body() or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise bad_request(
+                'The body must be JSON: {"ticket_id": ..., "html_body": ...}', "InvalidJSON"
+            ) from None
+        comment = self.account.redact_comment(int(request.path_params["id"]), data, _base(request))
+        return json_response({"comment": comment})
 
     async def list_comments(self, request: Request) -> Response:
         """List Comments: oldest first; inline images only with include_inline_images=true."""

@@ -159,6 +159,9 @@ class GeneratedAccount:
         # overlays (written state)
         self._ticket_over: dict[int, JSON] = {}
         self._extra_comments: dict[int, list[JSON]] = {}
+        # Redactions of generated comments: attachments taken out, and (plain, html) bodies.
+        self._redacted_attachments: set[int] = set()
+        self._redacted_bodies: dict[int, tuple[str, str]] = {}
         self._user_over: dict[int, JSON] = {}
         self._org_over: dict[int, JSON] = {}
         self._email_over: dict[str, int] = {}
@@ -830,14 +833,17 @@ class GeneratedAccount:
         plain, html, public, author = self._comment_text(i, k)
         r = random.Random(mix(self.seed, 3, ci))
         b = self._c_att[ci]
+        redacted = self._redacted_attachments
         attachments = [self._generated_attachment(ci, j, base) for j in range(b & 3)]
-        if b & 4:
+        attachments = [a for a in attachments if a["id"] not in redacted]
+        if b & 4 and ATTACHMENT_BASE + ci * 8 + 3 not in redacted:
             inline = self._generated_attachment(ci, 3, base)
             html = html[: -len("</div>")] + (
                 f'<p dir="auto"><img src="{inline["content_url"]}" alt="{inline["file_name"]}"></p></div>'
             )
             if include_inline:
                 attachments.append(inline)
+        plain, html = self._redacted_bodies.get(COMMENT_BASE + ci, (plain, html))
         channel = "email" if r.random() < 0.5 else "web"
         author_email = self._user_email(author)
         created = self._comment_time(i, k)
@@ -977,6 +983,8 @@ class GeneratedAccount:
         if rel < 0:
             return None
         ci, slot = divmod(rel, 8)
+        if ATTACHMENT_BASE + ci * 8 + slot % 4 in self._redacted_attachments:
+            return None  # redacted: "permanently deleted from Zendesk servers", thumbnail too
         if ci >= self.n_comments_generated:
             return None
         parent_slot = slot - 4 if slot >= 4 else slot

@@ -134,6 +134,10 @@ class SourcePage(BaseModel):
     # True on the last page of a full read of a stream whose upstream cannot report
     # deletions; the engine may then remove stored objects of ``stream`` not seen this run.
     complete_snapshot: bool = False
+    # Tickets whose every comment, with every attachment, is in this page (read again in
+    # full): the engine removes stored attachments of theirs that are not, as when an Agent
+    # Workspace redaction takes an inline image out of a comment altogether.
+    complete_tickets: list[int] = Field(default_factory=list)
 
 
 class ZendeskOrganizationEntity(ZendeskEntity):

@@ -878,6 +878,7 @@ class ZendeskSource:
                     entities=list(batch),
                     deletions=list(batch_deletions),
                     cursor=state.dump(),
+                    complete_tickets=sorted(settled),
                 )
                 batch.clear()
                 batch_deletions.clear()

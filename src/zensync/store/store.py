@@ -294,6 +294,10 @@ class Store:
                 self._record_downloads(conn, connection_id, latest["attachment"], download_failures or {})
             if page.deletions:
                 self._apply_deletions(conn, connection_id, page.deletions, counts)
+            if page.complete_tickets:
+                self._prune_attachments(
+                    conn, connection_id, page.complete_tickets, set(latest.get("attachment", {})), counts
+                )
             sweep = list(sweep_types)
             if sweep:
                 self._sweep(conn, connection_id, run_id, sweep, counts)
@@ -504,6 +508,25 @@ class Store:
             table = ENTITY_TABLES[entity_type]
             for chunk in self._chunks(ids):
                 self._delete_where(conn, connection_id, entity_type, self._in(table.c.id, chunk), counts)
+
+    def _prune_attachments(
+        self,
+        conn: Connection,
+        connection_id: str,
+        ticket_ids: Sequence[int],
+        listed: set[int],
+        counts: PageCounts,
+    ) -> None:
+        """Delete the stored attachments of ``ticket_ids`` that their full re-read did not list."""
+        for chunk in self._chunks(sorted(set(ticket_ids))):
+            stored = conn.execute(
+                sa.select(attachments.c.id).where(
+                    attachments.c.connection_id == connection_id, self._in(attachments.c.ticket_id, chunk)
+                )
+            ).scalars()
+            gone = sorted(set(stored) - listed)
+            for ids in self._chunks(gone):
+                self._delete_where(conn, connection_id, "attachment", self._in(attachments.c.id, ids), counts)
 
     def _sweep(
         self,
