@@ -99,16 +99,17 @@ def load_cli_embedder(model_dir: Path | None, url: str | None, url_model: str | 
 
 def _with_progress(
     vectors: VectorStore,
-    embedder: Embedder,
+    embedder: Embedder | None,
     *,
     connection_id: str | None = None,
     rebuild: bool = False,
     show_progress: bool = True,
 ) -> IndexReport:
-    """Run the indexer with a progress bar on stderr (a terminal only)."""
+    """Run the indexer with a progress bar on stderr (a terminal only); with no ``embedder``,
+    refresh an existing index with its own model."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from zensync.search.indexer import build_index
+    from zensync.search.indexer import build_index, refresh_index
 
     with Progress(
         TextColumn("embedding"),
@@ -124,6 +125,10 @@ def _with_progress(
         def update(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
+        if embedder is None:
+            refreshed = refresh_index(vectors, connection_id=connection_id, progress=update)
+            assert refreshed is not None, "refresh an index that exists"
+            return refreshed
         return build_index(vectors, embedder, connection_id=connection_id, rebuild=rebuild, progress=update)
 
 
@@ -340,20 +345,22 @@ def index_after_sync(db: str, *, blob_dir: str | None = None, force: bool = Fals
     The sync has succeeded by now, so a missing model or a server without pgvector is a note,
     not a failure: keyword search works, and `zensync index` can run later.
     """
-    from zensync.embeddings import EmbeddingError
+    from zensync.embeddings import EmbeddingError, load_embedder
     from zensync.store import StoreError
     from zensync.store.vectors import VectorStore, VectorsUnavailable
 
     try:
         with open_store(db, must_exist=True, blob_dir=blob_dir) as store:
             vectors = VectorStore(store)
-            if not force and vectors.info() is None:
-                return None  # never indexed: `zensync index` builds the first index
-            reason = vectors.supported()
-            if reason is not None:
-                raise VectorsUnavailable(reason)
-            embedder = _index_embedder(vectors, None, rebuild=False)
-            report = _with_progress(vectors, embedder, show_progress=err_console.is_terminal)
+            if vectors.info() is None:
+                if not force:
+                    return None  # never indexed: `zensync index` builds the first index
+                reason = vectors.supported()
+                if reason is not None:
+                    raise VectorsUnavailable(reason)
+                report = _with_progress(vectors, load_embedder(), show_progress=err_console.is_terminal)
+            else:
+                report = _with_progress(vectors, None, show_progress=err_console.is_terminal)
     except (EmbeddingError, StoreError) as exc:
         err_console.print(f"Note: search by meaning not updated — {exc}", markup=False)
         return {"error": str(exc)}

@@ -164,3 +164,30 @@ def _embed_unique(embedder: Embedder, texts: list[str]) -> np.ndarray:
             f"of {embedder.dimension} dimensions."
         )
     return matrix[[index[t] for t in texts]]
+
+
+def refresh_index(
+    vectors: VectorStore,
+    *,
+    connection_id: str | None = None,
+    embedder: Embedder | None = None,
+    progress: ProgressCallback | None = None,
+) -> IndexReport | None:
+    """After a sync: embed what it changed, with the model the index was built with.
+
+    None when the copy has never been indexed (``zensync index`` builds the first index).
+    Raises :class:`~zensync.store.vectors.VectorsUnavailable` on a server without pgvector,
+    :class:`~zensync.embeddings.EmbeddingError` when the index's model cannot be loaded, and
+    :class:`~zensync.search.IndexModelMismatch` when ``embedder`` is not the index's model.
+    """
+    from zensync.search import resolve_embedder
+    from zensync.store.vectors import VectorsUnavailable
+
+    info = vectors.info()
+    if info is None:
+        return None
+    reason = vectors.supported()
+    if reason is not None:
+        raise VectorsUnavailable(reason)
+    chosen = resolve_embedder(info, embedder)
+    return build_index(vectors, chosen, connection_id=connection_id, progress=progress)

@@ -19,6 +19,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 
 from zensync.connections import ConnectionManager, ConnectionProblem
+from zensync.embeddings import Embedder
 from zensync.store import ConnectionRecord, RunRecord, SyncAlreadyRunning
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class SyncJobs:
         self.scheduling = scheduling
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._scheduler: asyncio.Task[None] | None = None
+        self._embedder: Embedder | None = None  # the search index's model, once loaded
 
     # ------------------------------------------------------------------ state
 
@@ -126,12 +128,39 @@ class SyncJobs:
                 connection_id, full=full, download_attachments=None if self.download_attachments else False
             )
             log.info("%s", report.summary())
+            if report.status == "succeeded":
+                await asyncio.to_thread(self._refresh_index, connection_id)
         except asyncio.CancelledError:
             raise
         except SyncAlreadyRunning as exc:
             log.info("%s", exc)
         except Exception as exc:  # stored with the run by the engine; the service carries on
             log.warning("sync of %s failed: %s", connection_id, exc)
+
+    def _refresh_index(self, connection_id: str) -> None:
+        """Embed what the sync changed when the copy has a search index (``zensync index``
+        built it), with the index's own model, loaded once and kept. A model that cannot load
+        or a server without pgvector is logged: keyword search goes on working."""
+        from zensync.embeddings import EmbeddingError
+        from zensync.search import resolve_embedder
+        from zensync.search.indexer import refresh_index
+        from zensync.store import StoreError
+        from zensync.store.vectors import VectorStore
+
+        vectors = VectorStore(self.manager.store)
+        try:
+            info = vectors.info()
+            if info is None:
+                return
+            embedder = self._embedder
+            if embedder is None or embedder.fingerprint != info.fingerprint:
+                embedder = self._embedder = resolve_embedder(info, None)
+            report = refresh_index(vectors, connection_id=connection_id, embedder=embedder)
+        except (EmbeddingError, StoreError) as exc:
+            log.warning("search by meaning of %s not updated: %s", connection_id, exc)
+            return
+        if report is not None:
+            log.info("%s: %s", connection_id, report.line())
 
     # ------------------------------------------------------------------ schedule
 
