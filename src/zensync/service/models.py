@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from zensync.config import InvalidSubdomain, normalize_subdomain
 from zensync.connections import ConnectionDetail, ConnectionManager
-from zensync.store import ConnectionRecord, RunRecord, SearchHit
+from zensync.store import ConnectionRecord, RunRecord
 from zensync.zendesk.oauth import Explanation
 
 ENTITY_TYPE_NAMES = ("ticket", "comment", "user", "organization", "attachment")
@@ -253,34 +253,6 @@ class BreadcrumbOut(BaseModel):
     entity_id: str
     name: str
     entity_type: str
-
-
-class SearchHitOut(BaseModel):
-    entity_type: str
-    entity_id: str
-    id: int
-    connection_id: str
-    name: str
-    snippet: str = Field(description="HTML-safe: escaped text with <mark> around the matches")
-    snippet_text: str
-    web_url: str | None = Field(description="The object in the Zendesk agent UI")
-    ticket_id: int | None
-    score: float
-
-    @classmethod
-    def of(cls, hit: SearchHit) -> SearchHitOut:
-        return cls(
-            entity_type=hit.entity_type,
-            entity_id=hit.entity_id,
-            id=hit.id,
-            connection_id=hit.connection_id,
-            name=hit.name,
-            snippet=hit.snippet,
-            snippet_text=hit.snippet_text,
-            web_url=hit.web_url,
-            ticket_id=hit.ticket_id,
-            score=hit.score,
-        )
 
 
 class PassageOut(BaseModel):
