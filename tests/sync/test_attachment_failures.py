@@ -24,16 +24,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import simulator_sync
 import sqlalchemy as sa
+from simulator_sync import api
 
 from zendesk_simulator.testing import SimulatorHandle, running_simulator
-from zensync.config import ZendeskConfig
-from zensync.source import ZendeskSource
 from zensync.store import Store
 from zensync.store.schema import attachments
-from zensync.sync import RunReport, SyncEngine
-from zensync.zendesk.auth import ApiTokenAuth
-from zensync.zendesk.client import ZendeskClient
+from zensync.sync import RunReport
 
 RUNNER = Path(__file__).parent / "sync_runner.py"
 FAULTS = ("429", "drop", "403", "truncate")
@@ -46,20 +44,8 @@ def simulator() -> Iterator[SimulatorHandle]:
 
 
 async def sync(store: Store, sim: SimulatorHandle) -> RunReport:
-    config = ZendeskConfig(subdomain=sim.subdomain, base_url=sim.base_url)
-    auth = ApiTokenAuth(sim.admin_email, sim.api_token)
     # A short retry budget, so that 429s "past the retry budget" come within a test's time.
-    async with ZendeskClient(config, auth, max_retries=2, backoff=0.05, max_backoff=0.2) as client:
-        engine = SyncEngine(
-            store, ZendeskSource(client, config), sim.subdomain, client=client, download_attachments=True
-        )
-        return await engine.run()
-
-
-def api(sim: SimulatorHandle, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    response = sim.request(method, path, json=body)
-    assert response.status_code < 300, response.text
-    return response.json() if response.content else {}
+    return await simulator_sync.sync(store, sim, max_retries=2, backoff=0.05, max_backoff=0.2)
 
 
 def token_of(content_url: str) -> str:

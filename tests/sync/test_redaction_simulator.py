@@ -16,36 +16,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from simulator_sync import api, sync
 
 from zendesk_simulator.testing import SimulatorHandle, running_simulator
-from zensync.config import ZendeskConfig
-from zensync.source import ZendeskSource
 from zensync.store import Store
-from zensync.sync import RunReport, SyncEngine
-from zensync.zendesk.auth import ApiTokenAuth
-from zensync.zendesk.client import ZendeskClient
 
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[SimulatorHandle]:
     with running_simulator(tickets=60, minute_seconds=1, seed=11) as sim:
         yield sim
-
-
-async def sync(store: Store, sim: SimulatorHandle) -> RunReport:
-    config = ZendeskConfig(subdomain=sim.subdomain, base_url=sim.base_url)
-    auth = ApiTokenAuth(sim.admin_email, sim.api_token)
-    async with ZendeskClient(config, auth) as client:
-        engine = SyncEngine(
-            store, ZendeskSource(client, config), sim.subdomain, client=client, download_attachments=True
-        )
-        return await engine.run()
-
-
-def api(sim: SimulatorHandle, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    response = sim.request(method, path, json=body)
-    assert response.status_code < 300, response.text
-    return response.json() if response.content else {}
 
 
 def open_ticket_with_inline_image(sim: SimulatorHandle) -> tuple[int, dict[str, Any], dict[str, Any]]:
