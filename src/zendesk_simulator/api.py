@@ -175,7 +175,10 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
         ticket = self.account.render_ticket(tid, _base(request))
         assert ticket is not None
         body: JSON = {"ticket": self._tickets_with(request, [ticket])[0]}
-        body.update(self._sideload(request, [ticket], _includes(request)))
+        include = _includes(request)
+        body.update(self._sideload(request, [ticket], include))
+        if "metric_events" in include:  # Show Ticket only ("Side-Loading", tickets)
+            body["metric_events"] = self._metric_events(tid)
         return json_response(body)
 
     async def show_many_tickets(self, request: Request) -> Response:
@@ -273,7 +276,7 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
     # ------------------------------------------------------------------ users
 
     async def list_users(self, request: Request) -> Response:
-        await self._principal(request)
+        principal = await self._principal(request)
         base = _base(request)
         role = request.query_params.get("role")
 
@@ -286,7 +289,7 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
         def render(ids: list[int]) -> list[JSON]:
             return [u for u in (self.account.render_user(i, base) for i in ids) if u]
 
-        return self._paginate(request, keys, render, "users", self._user_sideload(request))
+        return self._paginate(request, keys, render, "users", self._user_sideload(request, principal))
 
     async def count_users(self, request: Request) -> Response:
         await self._principal(request)
@@ -300,21 +303,21 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
         user = self.account.render_user(principal.user_id, _base(request))
         if user is None:
             raise RecordNotFound
-        return json_response({"user": user})
+        return json_response({"user": user, **self._user_sideload(request, principal)([user])})
 
     async def show_user(self, request: Request) -> Response:
         """Show User: deleted users are still shown, with ``active: false``."""
-        await self._principal(request)
+        principal = await self._principal(request)
         user = self.account.render_user(int(request.path_params["id"]), _base(request))
         if user is None:
             raise RecordNotFound
-        return json_response({"user": user, **self._user_sideload(request)([user])})
+        return json_response({"user": user, **self._user_sideload(request, principal)([user])})
 
     async def show_many_users(self, request: Request) -> Response:
-        await self._principal(request)
+        principal = await self._principal(request)
         base = _base(request)
         users = [u for u in (self.account.render_user(i, base) for i in self._ids_param(request)) if u]
-        return json_response({"users": users, **self._user_sideload(request)(users)})
+        return json_response({"users": users, **self._user_sideload(request, principal)(users)})
 
     async def create_user(self, request: Request) -> Response:
         """Create User: admins."""
@@ -393,13 +396,19 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
     # ------------------------------------------------------------------ organizations
 
     async def list_orgs(self, request: Request) -> Response:
-        await self._principal(request)
+        principal = await self._principal(request)
         base = _base(request)
 
         def render(ids: list[int]) -> list[JSON]:
             return [o for o in (self.account.render_org(i, base) for i in ids) if o]
 
-        return self._paginate(request, self.account.listable_org_ids(), render, "organizations")
+        return self._paginate(
+            request,
+            self.account.listable_org_ids(),
+            render,
+            "organizations",
+            self._org_sideload(request, principal),
+        )
 
     async def count_orgs(self, request: Request) -> Response:
         await self._principal(request)
@@ -408,14 +417,16 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
         )
 
     async def show_org(self, request: Request) -> Response:
-        await self._principal(request)
+        principal = await self._principal(request)
         oid = int(request.path_params["id"])
         if self.account.org_state(oid) != "live":
             raise RecordNotFound
-        return json_response({"organization": self.account.render_org(oid, _base(request))})
+        org = self.account.render_org(oid, _base(request))
+        assert org is not None
+        return json_response({"organization": org, **self._org_sideload(request, principal)([org])})
 
     async def show_many_orgs(self, request: Request) -> Response:
-        await self._principal(request)
+        principal = await self._principal(request)
         base = _base(request)
         orgs = [
             o
@@ -424,7 +435,7 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
             for o in [self.account.render_org(i, base)]
             if o
         ]
-        return json_response({"organizations": orgs})
+        return json_response({"organizations": orgs, **self._org_sideload(request, principal)(orgs)})
 
     async def create_org(self, request: Request) -> Response:
         await self._principal(request, "admin")
@@ -623,36 +634,37 @@ class SimulatorApi(SearchRoutes, ObjectRoutes, HistoryRoutes, ApiBase):
 
     async def export_users_cursor(self, request: Request) -> Response:
         """Incremental User Export, Cursor Based (admins): deleted users come with active false."""
-        await self._principal(request, "admin")
+        principal = await self._principal(request, "admin")
         base = _base(request)
         return self._cursor_export(
             request,
             self.account.user_index,
             "users",
             lambda uid: self.account.render_user(uid, base),
-            sideload=self._user_sideload(request),
+            sideload=self._user_sideload(request, principal),
         )
 
     async def export_users_time(self, request: Request) -> Response:
-        await self._principal(request, "admin")
+        principal = await self._principal(request, "admin")
         base = _base(request)
         return self._time_export(
             request,
             self.account.user_index,
             "users",
             lambda uid: self.account.render_user(uid, base),
-            self._user_sideload(request),
+            self._user_sideload(request, principal),
         )
 
     async def export_orgs_time(self, request: Request) -> Response:
         """Incremental Organization Export (admins): deleted ones carry ``deleted_at``."""
-        await self._principal(request, "admin")
+        principal = await self._principal(request, "admin")
         base = _base(request)
         return self._time_export(
             request,
             self.account.org_index,
             "organizations",
             lambda oid: self.account.render_org(oid, base),
+            self._org_sideload(request, principal),
         )
 
     async def export_ticket_events(self, request: Request) -> Response:

@@ -118,6 +118,34 @@ def _bool_param(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in ("true", "1", "yes")
 
 
+# Every metric of Ticket Metric Events (support-oas.yaml, TicketMetricEventBaseObject.metric).
+METRIC_EVENT_METRICS = (
+    "agent_work_time",
+    "pausable_update_time",
+    "periodic_update_time",
+    "reply_time",
+    "requester_wait_time",
+    "resolution_time",
+    "group_ownership_time",
+)
+
+
+def _user_abilities(principal: Principal, user: JSON) -> JSON:
+    """What ``principal`` can do with ``user`` ("Side-Loading", "Special Sideloads: Abilities"):
+    admins everything; agents edit end users only (as Update User allows here), and themselves."""
+    own = int(user["id"]) == principal.user_id
+    admin = principal.role == "admin"
+    can_edit = admin or own or (principal.role == "agent" and user.get("role") == "end-user")
+    return {
+        "url": user["url"],
+        "user_id": user["id"],
+        "can_edit": can_edit,
+        "can_edit_password": admin or own,
+        "can_manage_identities_of": can_edit,
+        "can_verify_identities": admin,
+    }
+
+
 def _includes(request: Request) -> set[str]:
     return {part.strip() for part in request.query_params.get("include", "").split(",") if part.strip()}
 
@@ -399,15 +427,30 @@ class ApiBase:
             out["custom_statuses"] = [c for c in (a.catalog.custom_status(i, base) for i in statuses) if c]
         return out
 
-    def _user_sideload(self, request: Request) -> Callable[[list[JSON]], JSON]:
+    def _metric_events(self, ticket_id: int) -> JSON:
+        """``include=metric_events`` on Show Ticket ("Side-Loading", tickets): the ticket's
+        Ticket Metric Events, grouped by metric (every metric named, empty when none)."""
+        grouped: JSON = {metric: [] for metric in METRIC_EVENT_METRICS}
+        for event in self.account.catalog.metric_events(ticket_id):
+            grouped.setdefault(event["metric"], []).append(event)
+        return grouped
+
+    def _user_sideload(self, request: Request, principal: Principal) -> Callable[[list[JSON]], JSON]:
         """User sideloads ("Side-Loading", users): ``organizations``, ``groups`` (default
-        groups), ``identities``, ``open_ticket_count`` (tickets requested, not yet solved)."""
+        groups), ``identities``, ``open_ticket_count`` (tickets requested, not yet solved),
+        ``abilities`` (what the requesting user can do with each user, "Special Sideloads:
+        Abilities") and ``roles`` (the users' custom agent roles: none in a simulated
+        account, whose agents have ``custom_role_id`` null). Unknown names are ignored."""
         include = _includes(request)
         base = _base(request)
         a = self.account
 
         def sideload(users: list[JSON]) -> JSON:
             out: JSON = {}
+            if "abilities" in include:
+                out["abilities"] = [_user_abilities(principal, u) for u in users]
+            if "roles" in include:
+                out["roles"] = []
             if "organizations" in include:
                 oids = sorted({int(u["organization_id"]) for u in users if u.get("organization_id")})
                 out["organizations"] = [o for o in (a.render_org(i, base) for i in oids) if o]
@@ -419,6 +462,22 @@ class ApiBase:
             if "open_ticket_count" in include:
                 counts = a.open_ticket_counts()
                 out["open_ticket_count"] = {str(u["id"]): counts.get(int(u["id"]), 0) for u in users}
+            return out
+
+        return sideload
+
+    def _org_sideload(self, request: Request, principal: Principal) -> Callable[[list[JSON]], JSON]:
+        """Organization sideloads ("Side-Loading", organizations): ``abilities``, what the
+        requesting user can do with each organization. Unknown names are ignored."""
+        include = _includes(request)
+
+        def sideload(orgs: list[JSON]) -> JSON:
+            out: JSON = {}
+            if "abilities" in include:
+                out["abilities"] = [
+                    {"url": o["url"], "organization_id": o["id"], "can_edit": principal.role == "admin"}
+                    for o in orgs
+                ]
             return out
 
         return sideload

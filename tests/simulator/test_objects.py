@@ -160,6 +160,76 @@ def test_user_sideloads(admin: httpx.Client) -> None:
     assert shown["identities"] == get_ok(admin, f"/api/v2/users/{one}/identities.json")["identities"]
 
 
+def test_metric_events_sideload_on_show_ticket(admin: httpx.Client) -> None:
+    """ "Side-Loading", tickets: ``metric_events`` comes with Show Ticket, grouped by metric;
+    they are the ticket's events of the Incremental Ticket Metric Event Export."""
+    exported = get_ok(admin, "/api/v2/incremental/ticket_metric_events.json", start_time=0)
+    events = exported["ticket_metric_events"]
+    tid = events[0]["ticket_id"]
+    shown = get_ok(admin, f"/api/v2/tickets/{tid}.json", include="metric_events,users")
+    assert shown["ticket"]["id"] == tid and shown["users"]
+    grouped = shown["metric_events"]
+    assert set(grouped) >= {"reply_time", "agent_work_time", "requester_wait_time", "resolution_time"}
+    for metric, items in grouped.items():
+        assert all(e["metric"] == metric and e["ticket_id"] == tid for e in items)
+    flat = sorted((e for items in grouped.values() for e in items), key=lambda e: e["id"])
+    assert flat == sorted((e for e in events if e["ticket_id"] == tid), key=lambda e: e["id"])
+    assert any(e["type"] == "activate" for e in flat)
+    # Not a sideload of lists: ignored there, like any name an endpoint does not know.
+    listed = get_ok(admin, "/api/v2/tickets.json", per_page=5, include="metric_events")
+    assert "metric_events" not in listed and listed["tickets"]
+
+
+def test_abilities_and_roles_sideloads(admin: httpx.Client, simulator: SimulatorHandle) -> None:
+    """ "Side-Loading", "Special Sideloads: Abilities": what the requesting user can do with
+    each user or organization; ``roles``: the users' custom roles (none are set here)."""
+    me = get_ok(admin, "/api/v2/users/me.json", include="abilities")
+    assert me["abilities"] == [
+        {
+            "url": me["user"]["url"],
+            "user_id": me["user"]["id"],
+            "can_edit": True,
+            "can_edit_password": True,
+            "can_manage_identities_of": True,
+            "can_verify_identities": True,
+        }
+    ]
+    users = get_ok(admin, "/api/v2/users.json", per_page=30, include="abilities,roles")
+    assert [a["user_id"] for a in users["abilities"]] == [u["id"] for u in users["users"]]
+    assert all(a["can_edit"] for a in users["abilities"])  # an admin edits everyone
+    assert users["roles"] == [] and all(u["custom_role_id"] is None for u in users["users"])
+    with httpx.Client(
+        base_url=simulator.base_url,
+        headers={"Authorization": simulator.basic_auth_header(simulator.agent_email)},
+        timeout=30,
+    ) as agent:
+        seen = get_ok(agent, "/api/v2/users.json", per_page=30, include="abilities")
+        roles = {u["id"]: u["role"] for u in seen["users"]}
+        agent_id = get_ok(agent, "/api/v2/users/me.json")["user"]["id"]
+        for ability in seen["abilities"]:
+            uid = ability["user_id"]
+            assert ability["can_edit"] == (roles[uid] == "end-user" or uid == agent_id), ability
+            assert ability["can_verify_identities"] is False
+        assert {r for r in roles.values()} >= {"end-user", "admin"}
+        org = get_ok(agent, "/api/v2/organizations.json", per_page=3, include="abilities")["abilities"][0]
+        assert org["can_edit"] is False
+
+    orgs = get_ok(admin, "/api/v2/organizations.json", per_page=10, include="abilities,no_such_thing")
+    assert [a["organization_id"] for a in orgs["abilities"]] == [o["id"] for o in orgs["organizations"]]
+    assert all(
+        a["can_edit"] and a["url"].endswith(f"/organizations/{a['organization_id']}.json")
+        for a in orgs["abilities"]
+    )
+    assert "no_such_thing" not in orgs
+    one = orgs["organizations"][0]["id"]
+    shown = get_ok(admin, f"/api/v2/organizations/{one}.json", include="abilities")
+    assert [a["organization_id"] for a in shown["abilities"]] == [one]
+    exported = get_ok(admin, "/api/v2/incremental/organizations.json", start_time=0, include="abilities")
+    assert len(exported["abilities"]) == len(exported["organizations"]) > 0
+    plain = get_ok(admin, f"/api/v2/organizations/{one}.json")
+    assert "abilities" not in plain
+
+
 def test_search_filters_and_limits(admin: httpx.Client, simulator: SimulatorHandle) -> None:
     truth = simulator.truth()
     found = get_ok(admin, "/api/v2/search.json", query="type:ticket status:pending")

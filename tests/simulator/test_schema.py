@@ -264,6 +264,20 @@ def test_ticket_endpoints(admin: httpx.Client) -> None:
     validate(get(admin, "/api/v2/deleted_tickets.json"), "/api/v2/deleted_tickets")
 
 
+def test_sideloaded_metric_events(admin: httpx.Client) -> None:
+    """Show Ticket with ``include=metric_events``: the ticket still validates, and each event
+    is a TicketMetricEventBaseObject with every readable field."""
+    body = get(admin, "/api/v2/tickets/3.json", include="metric_events")
+    validate(body, "/api/v2/tickets/{ticket_id}")
+    events = [e for items in body["metric_events"].values() for e in items]
+    root = {"$ref": "#/components/schemas/TicketMetricEventBaseObject", "components": components(False)}
+    validator = OAS30ReadValidator(root, format_checker=oas30_format_checker)
+    for event in events:
+        errors = list(validator.iter_errors(event))
+        assert not errors, errors[0].message
+    assert_complete(events, "TicketMetricEventBaseObject")
+
+
 def test_comment_endpoint(admin: httpx.Client) -> None:
     comments = []
     for tid in range(1, 40):
