@@ -67,10 +67,13 @@ class SearchRoutes(ApiBase):
             raise _invalid("query is required: /api/v2/search.json?query=type:ticket status:open")
         return query
 
-    def _found(self, request: Request, query_text: str) -> list[tuple[str, JSON]]:
+    def _found(self, request: Request, query_text: str, me: int) -> list[tuple[str, JSON]]:
         try:
             query = parse(
-                query_text, request.query_params.get("sort_by"), request.query_params.get("sort_order")
+                query_text,
+                request.query_params.get("sort_by"),
+                request.query_params.get("sort_order"),
+                me=me,
             )
         except SearchError as exc:
             raise _invalid(str(exc)) from None
@@ -81,7 +84,7 @@ class SearchRoutes(ApiBase):
         return self._sideload(request, tickets, _includes(request)) if tickets else {}
 
     async def search(self, request: Request) -> Response:
-        await self._principal(request)
+        principal = await self._principal(request)
         query = self._query(request)
         page = _int_param(request, "page", 1, minimum=1)
         per_page = _int_param(request, "per_page", MAX_PAGE_SIZE, minimum=1)
@@ -90,7 +93,7 @@ class SearchRoutes(ApiBase):
         start = (page - 1) * per_page
         if start + per_page > SEARCH_RESULTS_LIMIT:
             raise Reply(json_response(RESULTS_LIMIT_BODY, 422))
-        found = self._found(request, query)
+        found = self._found(request, query, principal.user_id)
         base = _base(request)
         results = [result(kind, obj, base) for kind, obj in found[start : start + per_page]]
         kept = _kept_params(request, ("page", "per_page"))
@@ -110,11 +113,11 @@ class SearchRoutes(ApiBase):
         return json_response(body)
 
     async def search_count(self, request: Request) -> Response:
-        await self._principal(request)
-        return json_response({"count": len(self._found(request, self._query(request)))})
+        principal = await self._principal(request)
+        return json_response({"count": len(self._found(request, self._query(request), principal.user_id))})
 
     async def search_export(self, request: Request) -> Response:
-        await self._principal(request)
+        principal = await self._principal(request)
         query = self._query(request)
         kind = request.query_params.get("filter[type]")
         if kind not in TYPES:
@@ -128,7 +131,7 @@ class SearchRoutes(ApiBase):
         if size > MAX_EXPORT_PAGE_SIZE:
             raise pagination_error(f"page[size] must be at most {MAX_EXPORT_PAGE_SIZE}, got {size}")
         found = self.account.searcher.export_order(
-            [(k, o) for k, o in self._found(request, f"type:{kind} {query}") if k == kind]
+            [(k, o) for k, o in self._found(request, f"type:{kind} {query}", principal.user_id) if k == kind]
         )
         start = 0
         after = request.query_params.get("page[after]")

@@ -4,7 +4,9 @@ Supported, from "Query syntax" and the Zendesk Support search reference it links
 
 - words and ``"quoted phrases"``: every one must occur (case-insensitive) in the object's
   text: a ticket's subject, description and tags; a user's name, email and tags; an
-  organization's name, domain names and tags; a group's name;
+  organization's name, domain names and tags; a group's name. A term matches a whole word or
+  the start of one ("top" finds "Top Ten" and "Toppings", not "Desktop": the search
+  reference's "Search terms"); ``*`` is the wildcard ("photo*", "c*t");
 - ``type:ticket|user|organization|group``;
 - ``property:value`` (``:`` is equality, ``<``, ``>``, ``<=``, ``>=`` compare) for tickets:
   ``status`` (ordered new < open < pending < hold < solved < closed), ``priority`` (low <
@@ -12,8 +14,10 @@ Supported, from "Query syntax" and the Zendesk Support search reference it links
   (``none`` for unassigned), ``submitter``, ``group``, ``organization``, ``brand``, ``form``,
   ``subject``, ``description``, ``created``, ``updated``; for users: ``role``, ``email``,
   ``name``, ``organization``, ``tags``, ``created``, ``updated``; for organizations:
-  ``name``, ``tags``, ``created``, ``updated``. A person is given by id or email. Dates are
-  ``YYYY-MM-DD`` or ISO 8601 UTC;
+  ``name``, ``tags``, ``created``, ``updated``. A person (``requester``, ``assignee``,
+  ``submitter``) is given by id, email, name or ``me`` (the searching user); an organization
+  or group by id or name. Dates are ``YYYY-MM-DD`` or ISO 8601 UTC;
+- ``user:`` finds users by id, name or email (the search reference's "user keyword");
 - a ``-`` before a term excludes what it matches;
 - ``order_by:<field>`` and ``sort:asc|desc`` in the query, or the ``sort_by`` / ``sort_order``
   parameters (``updated_at``, ``created_at``, ``priority``, ``status``, ``ticket_type``);
@@ -26,6 +30,7 @@ Unknown properties find nothing, as a Zendesk search for an unknown field does.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import shlex
 import time
@@ -63,9 +68,12 @@ class Query:
     terms: list[Term]
     order_by: str | None
     descending: bool
+    me: int | None = None  # the searching user, for ``assignee:me``
 
 
-def parse(text: str, sort_by: str | None = None, sort_order: str | None = None) -> Query:
+def parse(
+    text: str, sort_by: str | None = None, sort_order: str | None = None, *, me: int | None = None
+) -> Query:
     try:
         parts = shlex.split(text)
     except ValueError as exc:
@@ -93,7 +101,7 @@ def parse(text: str, sort_by: str | None = None, sort_order: str | None = None) 
             terms.append(Term(negate, name, op, value))
     if order_by is not None and order_by not in SORTABLE:
         raise SearchError(f"Invalid search: sort_by must be one of {', '.join(SORTABLE)}")
-    return Query(types or set(TYPES), terms, order_by, descending)
+    return Query(types or set(TYPES), terms, order_by, descending, me)
 
 
 def _date(value: str) -> int | None:
@@ -124,6 +132,8 @@ class SearchEngine:
 
     def __init__(self, account: GeneratedAccount) -> None:
         self.account = account
+        self._me: int | None = None
+        self._named: dict[tuple[str, str], set[int]] = {}
 
     # ------------------------------------------------------------------ candidates
 
@@ -165,11 +175,28 @@ class SearchEngine:
             parts = [obj.get("name") or ""]
         return " ".join(parts).lower()
 
-    def _person(self, value: str) -> int | None:
+    def _person(self, value: str) -> set[int]:
+        """The users a person value names: an id, ``me``, an email, or a (full) name."""
         if value.isdigit():
-            return int(value)
-        user = self.account.user_by_email(value)
-        return int(user["id"]) if user else None
+            return {int(value)}
+        if value == "me":
+            return {self._me} if self._me is not None else set()
+        if "@" in value:
+            user = self.account.user_by_email(value)
+            return {int(user["id"])} if user else set()
+        return self._by_name("user", value)
+
+    def _by_name(self, kind: str, value: str) -> set[int]:
+        """Ids of the live users, organizations or groups named ``value`` (case-insensitive)."""
+        key = (kind, value)
+        if key not in self._named:
+            self._named[key] = {
+                int(o["id"]) for o in self._objects(kind) if str(o.get("name") or "").lower() == value
+            }
+        return self._named[key]
+
+    def _ids(self, kind: str, value: str) -> set[int]:
+        return {int(value)} if value.isdigit() else self._by_name(kind, value)
 
     def _property(self, kind: str, obj: JSON, term: Term) -> bool:
         name, op, value = term.name, term.op, term.value
@@ -187,21 +214,29 @@ class SearchEngine:
             if name in ("requester", "assignee", "submitter"):
                 if value == "none":
                     return obj.get(f"{name}_id") is None
-                return obj.get(f"{name}_id") is not None and obj.get(f"{name}_id") == self._person(value)
-            if name in ("group", "organization", "brand", "form"):
+                return obj.get(f"{name}_id") is not None and obj.get(f"{name}_id") in self._person(value)
+            if name in ("group", "organization"):
+                if value == "none":
+                    return obj.get(f"{name}_id") is None
+                return obj.get(f"{name}_id") in self._ids(name, value)
+            if name in ("brand", "form"):
                 key = {"form": "ticket_form_id"}.get(name, f"{name}_id")
                 if value == "none":
                     return obj.get(key) is None
                 return value.isdigit() and obj.get(key) == int(value)
             if name in ("subject", "description"):
-                return value in str(obj.get(name) or "").lower()
+                return value_in(value, str(obj.get(name) or "").lower())
         if kind == "user":
             if name == "role":
                 return obj["role"] == value
             if name in ("email", "name"):
                 return value in str(obj.get(name) or "").lower()
             if name == "organization":
-                return value.isdigit() and obj.get("organization_id") == int(value)
+                return obj.get("organization_id") in self._ids("organization", value)
+            if name == "user":
+                return int(obj["id"]) in self._person(value) or value_in(
+                    value, str(obj.get("name") or "").lower()
+                )
         if kind == "organization" and name == "name":
             return value in str(obj.get("name") or "").lower()
         return False
@@ -217,6 +252,8 @@ class SearchEngine:
 
     def search(self, query: Query) -> list[tuple[str, JSON]]:
         """Every live object the query finds, in the query's order."""
+        self._me = query.me
+        self._named = {}
         found: list[tuple[str, JSON]] = []
         for kind in TYPES:
             if kind not in query.types:
@@ -252,7 +289,14 @@ class SearchEngine:
 
 
 def value_in(value: str, text: str) -> bool:
-    return value in text
+    """Whether ``value`` (lowercase; ``*`` a wildcard) occurs in ``text`` at a word's start."""
+    return _term_pattern(value).search(text) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _term_pattern(value: str) -> re.Pattern[str]:
+    body = r"\w*".join(re.escape(part) for part in value.split("*"))
+    return re.compile(r"(?<!\w)" + body)
 
 
 def result(kind: str, obj: JSON, base: str) -> JSON:

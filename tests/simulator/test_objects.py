@@ -255,6 +255,70 @@ def test_search_filters_and_limits(admin: httpx.Client, simulator: SimulatorHand
     assert bad.status_code == 400  # filter[type] is required
 
 
+def search_ids(client: httpx.Client, query: str) -> set[tuple[str, int]]:
+    found = get_ok(client, "/api/v2/search.json", query=query)
+    assert found["count"] <= 100, "the checks below read one page"
+    return {(r["result_type"], r["id"]) for r in found["results"]}
+
+
+def test_search_terms_match_at_the_start_of_words(admin: httpx.Client, simulator: SimulatorHandle) -> None:
+    """Zendesk Support search reference, "Search terms": a term matches a word or the start of
+    one, never the middle or end of a word; ``*`` is the wildcard ("Search operators")."""
+    phrase = next(p for p in simulator.truth()["phrases"] if p["type"] == "ticket")
+    word = max(phrase["phrase"].split(), key=len).strip(".,").lower()
+    assert len(word) >= 6, phrase
+    target = ("ticket", phrase["id"])
+    assert target in search_ids(admin, f"type:ticket {word}")
+    assert target in search_ids(admin, f"type:ticket {word[:4]}")  # the start of the word
+    assert target in search_ids(admin, f"type:ticket {word[:2]}*{word[-2:]}")  # a wildcard inside
+    assert target not in search_ids(admin, f"type:ticket {word[2:]}")  # the middle and end do not
+
+    def count(query: str) -> int:
+        return int(get_ok(admin, "/api/v2/search/count.json", query=query)["count"])
+
+    assert count(f"type:ticket -{word[:4]}") == count("type:ticket") - count(f"type:ticket {word[:4]}")
+
+
+def test_search_people_organizations_and_groups_by_name(
+    admin: httpx.Client, simulator: SimulatorHandle
+) -> None:
+    """Person keywords take an id, a name, an email or ``me``; ``organization`` and ``group``
+    an id or a name; ``user:`` finds users by id, name or email (the "user keyword")."""
+    tickets = get_ok(admin, "/api/v2/tickets.json", per_page=100)["tickets"]
+    ticket = next(t for t in tickets if t["organization_id"] and t["group_id"] and t["requester_id"])
+    org = get_ok(admin, f"/api/v2/organizations/{ticket['organization_id']}.json")["organization"]
+    group = get_ok(admin, f"/api/v2/groups/{ticket['group_id']}.json")["group"]
+    person = get_ok(admin, f"/api/v2/users/{ticket['requester_id']}.json")["user"]
+
+    def count(query: str) -> int:
+        return int(get_ok(admin, "/api/v2/search/count.json", query=query)["count"])
+
+    for key, by_id, by_name in (
+        ("organization", org["id"], org["name"]),
+        ("group", group["id"], group["name"]),
+        ("requester", person["id"], person["name"]),
+    ):
+        n = count(f"type:ticket {key}:{by_id}")
+        assert n > 0 and count(f'type:ticket {key}:"{by_name}"') == n, (key, by_name)
+        assert count(f'type:ticket {key}:"{by_name.upper()}"') == n  # search terms ignore case
+    assert count(f'type:ticket organization:{org["id"]} -group:"{group["name"]}"') == count(
+        f"type:ticket organization:{org['id']}"
+    ) - count(f"type:ticket organization:{org['id']} group:{group['id']}")
+    if person["email"]:
+        assert count(f"type:ticket requester:{person['email']}") == count(
+            f"type:ticket requester:{person['id']}"
+        )
+    assert count(f'type:user organization:"{org["name"]}"') == count(f"type:user organization:{org['id']}")
+
+    me = get_ok(admin, "/api/v2/users/me.json")["user"]["id"]
+    assert count("type:ticket requester:me") == count(f"type:ticket requester:{me}")
+    assert count("type:ticket -assignee:me") == count("type:ticket") - count(f"type:ticket assignee:{me}")
+
+    assert search_ids(admin, f'user:"{person["name"]}"') >= {("user", person["id"])}
+    assert search_ids(admin, f"user:{person['id']}") == {("user", person["id"])}
+    assert count("type:ticket requester:nobody-by-this-name") == 0
+
+
 def test_search_export_goes_past_a_thousand() -> None:
     with (
         running_simulator(tickets=1300, seed=9, minute_seconds=1, no_rate_limits=True) as sim,
