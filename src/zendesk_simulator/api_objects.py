@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,55 +28,152 @@ from .api_base import (
     _includes,
     json_response,
 )
-from .catalog import METRIC_BASE
+from .catalog import METRIC_BASE, Catalog
 from .common import BRAND_ID, CUSTOM_STATUS_BASE, ORG_BASE, RATING_BASE, TICKET_FORM_ID, USER_BASE
 from .data import JSON, RecordNotFound, SortedIds, TimeIndex, iso
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Catalogued:
+    """Objects whose list and show need nothing but the catalog: their ids and a renderer.
+
+    ``lists`` are the paths of the list (none: only shown here, its list is a handler of its
+    own); ``{id:int}`` under the first path shows one. ``need``: who is "Allowed For".
+    """
+
+    lists: tuple[str, ...]
+    show: str
+    many: str
+    one: str
+    render: Callable[[Catalog], Callable[[int, str], JSON | None]]
+    ids: Callable[[Catalog], list[int]] | None = None
+    need: str = "agent"
+
+
+CATALOGUED: tuple[Catalogued, ...] = (
+    # List Ticket Fields sideloads users: its list is a handler below ("Allowed For: Anyone").
+    Catalogued(
+        (), "/api/v2/ticket_fields", "ticket_fields", "ticket_field", lambda c: c.ticket_field, need="any"
+    ),
+    Catalogued(
+        ("/api/v2/user_fields",),
+        "/api/v2/user_fields",
+        "user_fields",
+        "user_field",
+        lambda c: c.user_field,
+        lambda c: c.user_field_ids(),
+    ),
+    Catalogued(
+        ("/api/v2/organization_fields",),
+        "/api/v2/organization_fields",
+        "organization_fields",
+        "organization_field",
+        lambda c: c.org_field,
+        lambda c: c.org_field_ids(),
+    ),
+    Catalogued(
+        ("/api/v2/ticket_forms",),
+        "/api/v2/ticket_forms",
+        "ticket_forms",
+        "ticket_form",
+        lambda c: c.ticket_form,
+        lambda c: [TICKET_FORM_ID],
+        need="any",
+    ),
+    Catalogued(
+        ("/api/v2/brands",), "/api/v2/brands", "brands", "brand", lambda c: c.brand, lambda c: [BRAND_ID]
+    ),
+    Catalogued((), "/api/v2/custom_statuses", "custom_statuses", "custom_status", lambda c: c.custom_status),
+    Catalogued(
+        (), "/api/v2/group_memberships", "group_memberships", "group_membership", lambda c: c.group_membership
+    ),
+    Catalogued(
+        (),
+        "/api/v2/organization_memberships",
+        "organization_memberships",
+        "organization_membership",
+        lambda c: c.org_membership,
+    ),
+    Catalogued(
+        (),
+        "/api/v2/satisfaction_ratings",
+        "satisfaction_ratings",
+        "satisfaction_rating",
+        lambda c: c.satisfaction_rating,
+    ),
+    # List Macros and List Active Macros: every macro is active.
+    Catalogued(
+        ("/api/v2/macros", "/api/v2/macros/active"),
+        "/api/v2/macros",
+        "macros",
+        "macro",
+        lambda c: c.macro,
+        lambda c: c.macro_ids(),
+    ),
+    # SLA Policies: "Allowed For: Admins".
+    Catalogued(
+        ("/api/v2/slas/policies",),
+        "/api/v2/slas/policies",
+        "sla_policies",
+        "sla_policy",
+        lambda c: c.sla_policy,
+        lambda c: c.sla_policy_ids(),
+        need="admin",
+    ),
+)
 
 
 class ObjectRoutes(ApiBase):
     def route_table(self) -> RouteTable:
+        catalogued: RouteTable = []
+        for kind in CATALOGUED:
+            catalogued += [(path, self._lister(kind), ["GET"]) for path in kind.lists]
+            catalogued.append((f"{kind.show}/{{id:int}}", self._shower(kind), ["GET"]))
         return [
             *super().route_table(),
+            *catalogued,
             ("/api/v2/ticket_fields", self.list_ticket_fields, ["GET"]),
             ("/api/v2/ticket_fields/count", self.count_ticket_fields, ["GET"]),
-            ("/api/v2/ticket_fields/{id:int}", self.show_ticket_field, ["GET"]),
-            ("/api/v2/user_fields", self.list_user_fields, ["GET"]),
-            ("/api/v2/user_fields/{id:int}", self.show_user_field, ["GET"]),
-            ("/api/v2/organization_fields", self.list_org_fields, ["GET"]),
-            ("/api/v2/organization_fields/{id:int}", self.show_org_field, ["GET"]),
-            ("/api/v2/ticket_forms", self.list_ticket_forms, ["GET"]),
             ("/api/v2/ticket_forms/show_many", self.show_many_ticket_forms, ["GET"]),
-            ("/api/v2/ticket_forms/{id:int}", self.show_ticket_form, ["GET"]),
-            ("/api/v2/brands", self.list_brands, ["GET"]),
-            ("/api/v2/brands/{id:int}", self.show_brand, ["GET"]),
             ("/api/v2/custom_statuses", self.list_custom_statuses, ["GET"]),
-            ("/api/v2/custom_statuses/{id:int}", self.show_custom_status, ["GET"]),
             ("/api/v2/group_memberships", self.list_group_memberships, ["GET"]),
-            ("/api/v2/group_memberships/{id:int}", self.show_group_membership, ["GET"]),
             ("/api/v2/groups/{id:int}/memberships", self.list_group_memberships, ["GET"]),
             ("/api/v2/users/{id:int}/group_memberships", self.list_group_memberships, ["GET"]),
             ("/api/v2/organization_memberships", self.list_org_memberships, ["GET"]),
-            ("/api/v2/organization_memberships/{id:int}", self.show_org_membership, ["GET"]),
             ("/api/v2/users/{id:int}/organization_memberships", self.list_org_memberships, ["GET"]),
             ("/api/v2/organizations/{id:int}/organization_memberships", self.list_org_memberships, ["GET"]),
             ("/api/v2/satisfaction_ratings", self.list_satisfaction_ratings, ["GET"]),
-            ("/api/v2/satisfaction_ratings/{id:int}", self.show_satisfaction_rating, ["GET"]),
             ("/api/v2/tags", self.list_tags, ["GET"]),
             ("/api/v2/tickets/{id:int}/tags", self.ticket_tags, ["GET"]),
             ("/api/v2/users/{id:int}/tags", self.user_tags, ["GET"]),
             ("/api/v2/organizations/{id:int}/tags", self.org_tags, ["GET"]),
             ("/api/v2/ticket_metrics", self.list_ticket_metrics, ["GET"]),
             ("/api/v2/ticket_metrics/{id:int}", self.show_ticket_metric, ["GET"]),
-            ("/api/v2/tickets/{id:int}/metrics", self.show_ticket_metrics_of_ticket, ["GET"]),
+            ("/api/v2/tickets/{id:int}/metrics", self.show_ticket_metric, ["GET"]),
             ("/api/v2/incremental/ticket_metric_events", self.export_ticket_metric_events, ["GET"]),
-            ("/api/v2/macros", self.list_macros, ["GET"]),
-            ("/api/v2/macros/active", self.list_macros, ["GET"]),
-            ("/api/v2/macros/{id:int}", self.show_macro, ["GET"]),
-            ("/api/v2/slas/policies", self.list_sla_policies, ["GET"]),
-            ("/api/v2/slas/policies/{id:int}", self.show_sla_policy, ["GET"]),
             ("/api/v2/users/{id:int}/identities", self.list_identities, ["GET"]),
             ("/api/v2/users/{id:int}/identities/{identity_id:int}", self.show_identity, ["GET"]),
         ]
+
+    def _lister(self, kind: Catalogued) -> Handler:
+        assert kind.ids is not None
+
+        async def handler(request: Request) -> Response:
+            await self._principal(request, kind.need)
+            cat = self.account.catalog
+            assert kind.ids is not None
+            return self._list(request, kind.ids(cat), kind.render(cat), kind.many)
+
+        return handler
+
+    def _shower(self, kind: Catalogued) -> Handler:
+        async def handler(request: Request) -> Response:
+            await self._principal(request, kind.need)
+            return self._show(request, kind.render(self.account.catalog), kind.one)
+
+        return handler
 
     # ------------------------------------------------------------------ helpers
 
@@ -129,32 +227,6 @@ class ObjectRoutes(ApiBase):
         n = len(self.account.catalog.ticket_field_ids())
         return json_response({"count": {"value": n, "refreshed_at": iso(time.time())}})
 
-    async def show_ticket_field(self, request: Request) -> Response:
-        await self._principal(request, "any")
-        return self._show(request, self.account.catalog.ticket_field, "ticket_field")
-
-    async def list_user_fields(self, request: Request) -> Response:
-        await self._principal(request)
-        cat = self.account.catalog
-        return self._list(request, cat.user_field_ids(), cat.user_field, "user_fields")
-
-    async def show_user_field(self, request: Request) -> Response:
-        await self._principal(request)
-        return self._show(request, self.account.catalog.user_field, "user_field")
-
-    async def list_org_fields(self, request: Request) -> Response:
-        await self._principal(request)
-        cat = self.account.catalog
-        return self._list(request, cat.org_field_ids(), cat.org_field, "organization_fields")
-
-    async def show_org_field(self, request: Request) -> Response:
-        await self._principal(request)
-        return self._show(request, self.account.catalog.org_field, "organization_field")
-
-    async def list_ticket_forms(self, request: Request) -> Response:
-        await self._principal(request, "any")
-        return self._list(request, [TICKET_FORM_ID], self.account.catalog.ticket_form, "ticket_forms")
-
     async def show_many_ticket_forms(self, request: Request) -> Response:
         await self._principal(request, "any")
         base = _base(request)
@@ -162,18 +234,6 @@ class ObjectRoutes(ApiBase):
             f for f in (self.account.catalog.ticket_form(i, base) for i in self._ids_param(request)) if f
         ]
         return json_response({"ticket_forms": forms})
-
-    async def show_ticket_form(self, request: Request) -> Response:
-        await self._principal(request, "any")
-        return self._show(request, self.account.catalog.ticket_form, "ticket_form")
-
-    async def list_brands(self, request: Request) -> Response:
-        await self._principal(request)
-        return self._list(request, [BRAND_ID], self.account.catalog.brand, "brands")
-
-    async def show_brand(self, request: Request) -> Response:
-        await self._principal(request)
-        return self._show(request, self.account.catalog.brand, "brand")
 
     async def list_custom_statuses(self, request: Request) -> Response:
         """List Custom Statuses: one list, no pagination (spec ``CustomStatusesResponse``)."""
@@ -188,10 +248,6 @@ class ObjectRoutes(ApiBase):
             if s is not None and (not categories or s["status_category"] in categories)
         ]
         return json_response({"custom_statuses": statuses})
-
-    async def show_custom_status(self, request: Request) -> Response:
-        await self._principal(request)
-        return self._show(request, self.account.catalog.custom_status, "custom_status")
 
     # ------------------------------------------------------------------ memberships
 
@@ -220,10 +276,6 @@ class ObjectRoutes(ApiBase):
 
         return self._list(request, ids, cat.group_membership, "group_memberships", extra)
 
-    async def show_group_membership(self, request: Request) -> Response:
-        await self._principal(request)
-        return self._show(request, self.account.catalog.group_membership, "group_membership")
-
     async def list_org_memberships(self, request: Request) -> Response:
         """List Memberships (all, of a user, or of an organization)."""
         await self._principal(request)
@@ -248,10 +300,6 @@ class ObjectRoutes(ApiBase):
             request, ids, cat.org_membership, "organization_memberships", self._users_sideload(request)
         )
 
-    async def show_org_membership(self, request: Request) -> Response:
-        await self._principal(request)
-        return self._show(request, self.account.catalog.org_membership, "organization_membership")
-
     # ------------------------------------------------------------------ satisfaction, tags
 
     async def list_satisfaction_ratings(self, request: Request) -> Response:
@@ -263,10 +311,6 @@ class ObjectRoutes(ApiBase):
         if score in ("good", "bad"):
             ids = [r for r in ids if (cat.satisfaction_rating(r, "") or {}).get("score") == score]
         return self._list(request, ids, cat.satisfaction_rating, "satisfaction_ratings")
-
-    async def show_satisfaction_rating(self, request: Request) -> Response:
-        await self._principal(request)
-        return self._show(request, self.account.catalog.satisfaction_rating, "satisfaction_rating")
 
     async def list_tags(self, request: Request) -> Response:
         """List Tags: tags on tickets, most used first, with how many tickets carry each."""
@@ -325,20 +369,11 @@ class ObjectRoutes(ApiBase):
         return self._list(request, ids, render, "ticket_metrics")
 
     async def show_ticket_metric(self, request: Request) -> Response:
-        """Show Ticket Metrics by metric id (a ticket id is accepted too, as Zendesk does)."""
+        """Show Ticket Metrics by metric id (a ticket id is accepted too, as Zendesk does), and
+        a ticket's metrics (``tickets/{id}/metrics``, whose ids are below METRIC_BASE)."""
         await self._principal(request)
         key = int(request.path_params["id"])
         tid = key - METRIC_BASE if key > METRIC_BASE else key
-        if self.account.ticket_state(tid) not in ("live", "archived"):
-            raise RecordNotFound
-        metric = self.account.catalog.ticket_metric(tid, _base(request))
-        if metric is None:
-            raise RecordNotFound
-        return json_response({"ticket_metric": metric})
-
-    async def show_ticket_metrics_of_ticket(self, request: Request) -> Response:
-        await self._principal(request)
-        tid = int(request.path_params["id"])
         if self.account.ticket_state(tid) not in ("live", "archived"):
             raise RecordNotFound
         metric = self.account.catalog.ticket_metric(tid, _base(request))
@@ -355,28 +390,6 @@ class ObjectRoutes(ApiBase):
             return self.account.metric_event(event_id)
 
         return self._time_export(request, index, "ticket_metric_events", render)
-
-    # ------------------------------------------------------------------ macros, SLA policies
-
-    async def list_macros(self, request: Request) -> Response:
-        """List Macros (and List Active Macros); every macro is active."""
-        await self._principal(request)
-        cat = self.account.catalog
-        return self._list(request, cat.macro_ids(), cat.macro, "macros")
-
-    async def show_macro(self, request: Request) -> Response:
-        await self._principal(request)
-        return self._show(request, self.account.catalog.macro, "macro")
-
-    async def list_sla_policies(self, request: Request) -> Response:
-        """List SLA Policies ("Allowed For: Admins")."""
-        await self._principal(request, "admin")
-        cat = self.account.catalog
-        return self._list(request, cat.sla_policy_ids(), cat.sla_policy, "sla_policies")
-
-    async def show_sla_policy(self, request: Request) -> Response:
-        await self._principal(request, "admin")
-        return self._show(request, self.account.catalog.sla_policy, "sla_policy")
 
     # ------------------------------------------------------------------ identities
 
