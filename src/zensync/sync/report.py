@@ -85,6 +85,14 @@ class RunReport:
         return sum(self.requests_by_bucket.values())
 
     @property
+    def requests_sent(self) -> int:
+        """Every request counted once: each API request draws on ``account`` (and perhaps on
+        a narrower bucket too), a file download on ``attachments-download`` alone."""
+        if "account" not in self.requests_by_bucket:
+            return sum(self.requests_by_bucket.values())
+        return self.requests_by_bucket["account"] + self.requests_by_bucket.get("attachments-download", 0)
+
+    @property
     def changed(self) -> int:
         return self.counts.changed
 
@@ -143,7 +151,7 @@ class RunReport:
             f"{self.mode} sync #{self.run_id} of {self.connection_id} {self.status}: "
             f"{c.total('inserted')} inserted, {c.total('updated')} updated, "
             f"{c.total('unchanged')} unchanged, {c.total('deleted')} deleted in {self.pages} pages, "
-            f"{self.duration_seconds:.1f}s, {sum(self.requests_by_bucket.values())} requests, "
+            f"{self.duration_seconds:.1f}s, {self.requests_sent} requests, "
             f"{self.rate_limited} rate-limited, {self.retries} retries"
         )
 
