@@ -204,7 +204,10 @@ def sync(
             if indexed is not None:
                 data["embeddings"] = indexed
         if report_json is not None:
-            report_json.write_text(json.dumps(data, indent=2) + "\n")
+            from zensync.store.files import open_private
+
+            with open_private(report_json) as out:
+                out.write(json.dumps(data, indent=2) + "\n")
 
 
 async def _sync_command(settings: Settings, *, full: bool) -> RunReport:
@@ -539,7 +542,9 @@ def export(
         settings = load_settings({"db": db}, config_file=config)
         with open_store(settings.db, must_exist=True) as store:
             written = 0
-            target = output.open("w", encoding="utf-8") if output is not None else sys.stdout
+            from zensync.store.files import open_private
+
+            target = open_private(output) if output is not None else sys.stdout
             try:
                 for entity_type in wanted:
                     for entity in store.iter_entities(None, entity_type):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ def test_export_jsonl_line_counts(simulator: Any, synced_db: Path, cli: Any, tmp
     out = tmp_path / "all.jsonl"
     result = cli.run("export", "--output", str(out), "--db", str(synced_db), cwd=tmp_path)
     assert result.code == 0, result.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600  # customer data: owner-only, whatever the umask
     per_type: dict[str, int] = {}
     with out.open() as handle:
         for line in handle:
@@ -117,6 +119,7 @@ def test_second_sync_is_incremental_and_changes_nothing(
     )
     assert result.code == 0, result.stderr
     data = json.loads(report.read_text())
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
     assert data["mode"] == "incremental" and data["status"] == "succeeded"
     assert data["totals"]["inserted"] == 0 and data["totals"]["deleted"] == 0
     assert "incremental" in result.stdout.lower()  # the rendered report

@@ -20,6 +20,7 @@ import sqlite3
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 import sqlalchemy as sa
 
@@ -45,6 +46,16 @@ def private_dir(path: Path) -> Path:
         with contextlib.suppress(FileExistsError):
             folder.mkdir(mode=DIR_MODE)
     return path
+
+
+def open_private(path: Path) -> TextIO:
+    """Open ``path`` to write text (truncating it); a new file is created owner-only (0600).
+
+    For files zensync writes out of the copy (exports, run reports): they hold customer data
+    too. An existing file keeps the mode its owner gave it.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def _shown_mode(mode: int) -> str:
