@@ -147,7 +147,10 @@ def _user_abilities(principal: Principal, user: JSON) -> JSON:
 
 
 def _includes(request: Request) -> set[str]:
-    return {part.strip() for part in request.query_params.get("include", "").split(",") if part.strip()}
+    """The names in ``include``, split at commas outside parentheses: the Search API's
+    per-type form ``tickets(users,groups)`` stays one name (see ``api_search``)."""
+    raw = request.query_params.get("include", "")
+    return {part.strip() for part in re.split(r",(?![^()]*\))", raw) if part.strip()}
 
 
 def _url(request: Request, params: dict[str, str]) -> str:
@@ -435,13 +438,15 @@ class ApiBase:
             grouped.setdefault(event["metric"], []).append(event)
         return grouped
 
-    def _user_sideload(self, request: Request, principal: Principal) -> Callable[[list[JSON]], JSON]:
+    def _user_sideload(
+        self, request: Request, principal: Principal, include: set[str] | None = None
+    ) -> Callable[[list[JSON]], JSON]:
         """User sideloads ("Side-Loading", users): ``organizations``, ``groups`` (default
         groups), ``identities``, ``open_ticket_count`` (tickets requested, not yet solved),
         ``abilities`` (what the requesting user can do with each user, "Special Sideloads:
         Abilities") and ``roles`` (the users' custom agent roles: none in a simulated
         account, whose agents have ``custom_role_id`` null). Unknown names are ignored."""
-        include = _includes(request)
+        include = _includes(request) if include is None else include
         base = _base(request)
         a = self.account
 
@@ -466,10 +471,12 @@ class ApiBase:
 
         return sideload
 
-    def _org_sideload(self, request: Request, principal: Principal) -> Callable[[list[JSON]], JSON]:
+    def _org_sideload(
+        self, request: Request, principal: Principal, include: set[str] | None = None
+    ) -> Callable[[list[JSON]], JSON]:
         """Organization sideloads ("Side-Loading", organizations): ``abilities``, what the
         requesting user can do with each organization. Unknown names are ignored."""
-        include = _includes(request)
+        include = _includes(request) if include is None else include
 
         def sideload(orgs: list[JSON]) -> JSON:
             out: JSON = {}

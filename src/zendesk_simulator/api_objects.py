@@ -28,11 +28,15 @@ from .api_base import (
     _includes,
     json_response,
 )
+from .auth import Principal
 from .catalog import METRIC_BASE, Catalog
 from .common import BRAND_ID, CUSTOM_STATUS_BASE, ORG_BASE, RATING_BASE, TICKET_FORM_ID, USER_BASE
 from .data import JSON, RecordNotFound, SortedIds, TimeIndex, iso
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+# List Macros' usage sideloads: the window each counts, in seconds.
+MACRO_USAGE = {"usage_1h": 3600, "usage_24h": 86400, "usage_7d": 7 * 86400, "usage_30d": 30 * 86400}
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,22 @@ class Catalogued:
     render: Callable[[Catalog], Callable[[int, str], JSON | None]]
     ids: Callable[[Catalog], list[int]] | None = None
     need: str = "agent"
+    # Sideloads of the list and of show, by the name of an ObjectRoutes method
+    # (request, principal) → extra.
+    sideload: str | None = None
+    show_sideload: str | None = None
 
 
 CATALOGUED: tuple[Catalogued, ...] = (
-    # List Ticket Fields sideloads users: its list is a handler below ("Allowed For: Anyone").
+    # List Ticket Fields is a handler below ("Allowed For: Anyone"); Show Ticket Field is for
+    # agents. Both sideload ``users``, the fields' creators.
     Catalogued(
-        (), "/api/v2/ticket_fields", "ticket_fields", "ticket_field", lambda c: c.ticket_field, need="any"
+        (),
+        "/api/v2/ticket_fields",
+        "ticket_fields",
+        "ticket_field",
+        lambda c: c.ticket_field,
+        show_sideload="_creators_sideload",
     ),
     Catalogued(
         ("/api/v2/user_fields",),
@@ -111,6 +125,7 @@ CATALOGUED: tuple[Catalogued, ...] = (
         "macro",
         lambda c: c.macro,
         lambda c: c.macro_ids(),
+        sideload="_macro_sideload",
     ),
     # SLA Policies: "Allowed For: Admins".
     Catalogued(
@@ -161,17 +176,19 @@ class ObjectRoutes(ApiBase):
         assert kind.ids is not None
 
         async def handler(request: Request) -> Response:
-            await self._principal(request, kind.need)
+            principal = await self._principal(request, kind.need)
             cat = self.account.catalog
             assert kind.ids is not None
-            return self._list(request, kind.ids(cat), kind.render(cat), kind.many)
+            extra = getattr(self, kind.sideload)(request, principal) if kind.sideload else None
+            return self._list(request, kind.ids(cat), kind.render(cat), kind.many, extra)
 
         return handler
 
     def _shower(self, kind: Catalogued) -> Handler:
         async def handler(request: Request) -> Response:
-            await self._principal(request, kind.need)
-            return self._show(request, kind.render(self.account.catalog), kind.one)
+            principal = await self._principal(request, kind.need)
+            extra = getattr(self, kind.show_sideload)(request, principal) if kind.show_sideload else None
+            return self._show(request, kind.render(self.account.catalog), kind.one, extra)
 
         return handler
 
@@ -192,11 +209,51 @@ class ObjectRoutes(ApiBase):
 
         return self._paginate(request, SortedIds(sorted(ids)), page, name, extra)
 
-    def _show(self, request: Request, render: Callable[[int, str], JSON | None], name: str) -> Response:
+    def _show(
+        self,
+        request: Request,
+        render: Callable[[int, str], JSON | None],
+        name: str,
+        extra: Callable[[list[JSON]], JSON] | None = None,
+    ) -> Response:
         found = render(int(request.path_params["id"]), _base(request))
         if found is None:
             raise RecordNotFound
-        return json_response({name: found})
+        return json_response({name: found, **(extra([found]) if extra is not None else {})})
+
+    def _creators_sideload(self, request: Request, principal: Principal) -> Callable[[list[JSON]], JSON]:
+        return self._users_sideload(request, "creator_user_id")
+
+    def _macro_sideload(self, request: Request, principal: Principal) -> Callable[[list[JSON]], JSON]:
+        """List Macros' sideloads (api-reference.md, "List Macros", Sideloads): ``usage_1h``,
+        ``usage_24h``, ``usage_7d``, ``usage_30d`` (times each macro was applied in that
+        window, from the histories; a property of each macro, as on triggers and automations),
+        ``app_installation`` (none requires an app: null), ``permissions`` (``can_edit``:
+        admins) and ``categories`` (the title parts before ``::``; none here). The reference
+        names them without their shapes; these are the shapes of Zendesk's own answers."""
+        include = _includes(request)
+        windows = {name: seconds for name, seconds in MACRO_USAGE.items() if name in include}
+
+        def extra(macros: list[JSON]) -> JSON:
+            if windows:
+                uses = self.account.catalog.macro_uses()
+                now = time.time()
+                for macro in macros:
+                    times = uses.get(int(macro["id"]), [])
+                    for name, seconds in windows.items():
+                        macro[name] = sum(1 for ts in times if now - seconds <= ts <= now)
+            for macro in macros:
+                if "app_installation" in include:
+                    macro["app_installation"] = None
+                if "permissions" in include:
+                    macro["permissions"] = {"can_edit": principal.role == "admin"}
+            out: JSON = {}
+            if "categories" in include:
+                titles = [str(m["title"]) for m in macros]
+                out["categories"] = sorted({t.split("::")[0].strip() for t in titles if "::" in t})
+            return out
+
+        return extra
 
     def _users_sideload(self, request: Request, key: str = "user_id") -> Callable[[list[JSON]], JSON]:
         def extra(items: list[JSON]) -> JSON:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +38,7 @@ from .api_base import (
     json_response,
     pagination_error,
 )
+from .auth import Principal
 from .data import JSON
 from .search import TYPES, SearchError, parse, result
 
@@ -79,9 +81,29 @@ class SearchRoutes(ApiBase):
             raise _invalid(str(exc)) from None
         return self.account.searcher.search(query)
 
-    def _search_sideload(self, request: Request, results: list[JSON]) -> JSON:
-        tickets = [r for r in results if r["result_type"] == "ticket"]
-        return self._sideload(request, tickets, _includes(request)) if tickets else {}
+    def _search_sideload(self, request: Request, results: list[JSON], principal: Principal) -> JSON:
+        """Search "Side-loading": ``include=tickets(users)`` sideloads the users of the
+        ticket results; ``users(...)`` and ``organizations(...)`` likewise name the sideloads
+        of those results (each type's own, as on its list endpoint). A bare name applies to
+        tickets. Lists two types both sideload (``organizations``) are merged by id."""
+        include = _includes(request)
+        out: JSON = {}
+        for kind, sideload in (
+            ("ticket", lambda rs, names: self._sideload(request, rs, names)),
+            ("user", lambda rs, names: self._user_sideload(request, principal, names)(rs)),
+            ("organization", lambda rs, names: self._org_sideload(request, principal, names)(rs)),
+        ):
+            names = _typed_includes(include, kind)
+            found = [r for r in results if r["result_type"] == kind]
+            if not names or not found:
+                continue
+            for key, value in sideload(found, names).items():
+                if isinstance(value, list) and isinstance(out.get(key), list):
+                    seen = {item.get("id") for item in out[key] if isinstance(item, dict)}
+                    out[key] += [v for v in value if not (isinstance(v, dict) and v.get("id") in seen)]
+                else:
+                    out[key] = value
+        return out
 
     async def search(self, request: Request) -> Response:
         principal = await self._principal(request)
@@ -109,7 +131,7 @@ class SearchRoutes(ApiBase):
             else None,
             "count": len(found),
         }
-        body.update(self._search_sideload(request, results))
+        body.update(self._search_sideload(request, results, principal))
         return json_response(body)
 
     async def search_count(self, request: Request) -> Response:
@@ -150,8 +172,22 @@ class SearchRoutes(ApiBase):
             "meta": {"has_more": has_more, "after_cursor": after_cursor, "before_cursor": None},
             "links": {"prev": None, "next": next_url},
         }
-        body.update(self._search_sideload(request, results))
+        body.update(self._search_sideload(request, results, principal))
         return json_response(body)
+
+
+def _typed_includes(include: set[str], kind: str) -> set[str]:
+    """The sideloads ``include`` names for results of one type: ``tickets(users,groups)``
+    for tickets, ``users(organizations)`` for users; a bare name is a ticket sideload."""
+    out: set[str] = set()
+    for name in include:
+        typed = re.fullmatch(r"(\w+)\(([^()]*)\)", name)
+        if typed is None:
+            if kind == "ticket":
+                out.add(name)
+        elif typed.group(1) in (kind, f"{kind}s"):
+            out |= {part.strip() for part in typed.group(2).split(",") if part.strip()}
+    return out
 
 
 def _encode_position(position: int) -> str:

@@ -67,6 +67,7 @@ from .history import (
     STRIDE,
     SURVEY,
     TRANSFER,
+    macro_applied,
 )
 from .words import AUTOMATIONS, LOCATIONS, MACROS, TAGS, TRIGGERS, USER_AGENTS
 
@@ -294,7 +295,7 @@ class AuditRenderer:
                         )
                 else:
                     if st.detail & D_MACRO:
-                        m = mix(a.seed, 14, audit_id) % len(MACROS)
+                        m = macro_applied(a.seed, audit_id, len(MACROS))
                         add(
                             {
                                 "type": "AgentMacroReference",

@@ -29,6 +29,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from .common import (
+    AUDIT_BASE,
     BRAND_ID,
     CUSTOM_STATUS_BASE,
     DAY,
@@ -47,13 +48,17 @@ from .history import (
     ASSIGN,
     COMMENT,
     CREATE,
+    D_MACRO,
     RATING,
     SAT_BAD,
     SAT_GOOD,
     SAT_SCORES,
     SOLVED,
+    STRIDE,
     TRANSFER,
     Skeleton,
+    draw_skeleton,
+    macro_applied,
 )
 from .words import CUSTOM_FIELDS, MACROS, PRODUCT_AREAS, REGIONS
 
@@ -168,6 +173,7 @@ class Catalog:
 
     def __init__(self, account: GeneratedAccount) -> None:
         self.account = account
+        self._macro_uses: dict[int, list[int]] | None = None
 
     @property
     def _created(self) -> int:
@@ -614,6 +620,22 @@ class Catalog:
             "created_at": created,
             "updated_at": created,
         }
+
+    def macro_uses(self) -> dict[int, list[int]]:
+        """When each macro was applied (macro id → times): the generated agent replies written
+        with one, whose audits carry its ``AgentMacroReference``. Drawn once, on first use."""
+        if self._macro_uses is None:
+            a = self.account
+            uses: dict[int, list[int]] = {MACRO_BASE + n + 1: [] for n in range(len(MACROS))}
+            for i in range(a.n_tickets_generated):
+                requester = int(a._t_requester[i])
+                skeleton = draw_skeleton(a.seed, a.ticket_facts(i), a._agents, a.n_groups)
+                for n, st in enumerate(skeleton.steps):
+                    if st.kind == COMMENT and st.detail & D_MACRO and st.public and st.actor != requester:
+                        audit_id = AUDIT_BASE + (i + 1) * STRIDE + n
+                        uses[MACRO_BASE + macro_applied(a.seed, audit_id, len(MACROS)) + 1].append(st.ts)
+            self._macro_uses = uses
+        return self._macro_uses
 
     def sla_metrics(self, ticket: JSON) -> list[JSON]:
         """The ticket's SLA targets (``include=slas``): its priority's policy's metrics, with

@@ -60,7 +60,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .common import DAY
+from .common import DAY, mix
 
 # Audit ids of generated tickets: AUDIT_BASE + ticket id * STRIDE + position in the history.
 STRIDE = 1024
@@ -150,6 +150,11 @@ class _Draws:
     def random(self) -> float:
         self.state = (self.state * 6364136223846793005 + 1442695040888963407) & _MASK
         return (self.state >> 11) * (1.0 / 9007199254740992)
+
+
+def macro_applied(seed: int, audit_id: int, n_macros: int) -> int:
+    """The macro (index) an agent reply marked ``D_MACRO`` was written with."""
+    return mix(seed, 14, audit_id) % n_macros
 
 
 def _field(x: float) -> int:

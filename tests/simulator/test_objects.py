@@ -7,7 +7,9 @@ objects must agree with the tickets, users and histories that point at them.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -343,3 +345,88 @@ def test_search_export_goes_past_a_thousand() -> None:
                 break
             body = get_ok(client, body["links"]["next"])
         assert len(ids) == len(set(ids)) == truth["ticket"]
+
+
+def test_search_sideloads_name_the_result_type(admin: httpx.Client) -> None:
+    """Search, "Side-loading": ``include=tickets(users)`` sideloads the ticket results' users;
+    each result type names its own (``users(organizations)``), and a list two types both
+    sideload comes once per object."""
+    found = get_ok(admin, "/api/v2/search.json", query="type:ticket", include="tickets(users,groups)")
+    tickets = [r for r in found["results"] if r["result_type"] == "ticket"]
+    assert tickets and "groups" in found
+    users = {u["id"] for u in found["users"]}
+    assert {t["requester_id"] for t in tickets} <= users
+    assert {t["group_id"] for t in tickets if t["group_id"]} == {g["id"] for g in found["groups"]}
+
+    people = get_ok(admin, "/api/v2/search.json", query="type:user", include="users(organizations)")
+    orgs = {u["organization_id"] for u in people["results"] if u.get("organization_id")}
+    assert orgs and orgs == {o["id"] for o in people["organizations"]}
+    assert "users" not in people  # a users(...) sideload is not a ticket sideload
+
+    both = get_ok(
+        admin,
+        "/api/v2/search.json",
+        query="status:open",
+        include="tickets(organizations),users(organizations)",
+    )
+    listed = [o["id"] for o in both.get("organizations", [])]
+    assert len(listed) == len(set(listed))
+
+    exported = get_ok(
+        admin,
+        "/api/v2/search/export.json",
+        query="status:open",
+        include="tickets(users)",
+        **{"filter[type]": "ticket", "page[size]": 5},
+    )
+    assert {t["requester_id"] for t in exported["results"]} <= {u["id"] for u in exported["users"]}
+
+
+def test_macro_sideloads_count_what_the_histories_applied(admin: httpx.Client) -> None:
+    """List Macros' sideloads (api-reference.md, "List Macros"): ``usage_7d`` and ``usage_30d``
+    count the macro references in the ticket histories of that window; ``permissions`` and
+    ``app_installation`` come on each macro, ``categories`` beside them."""
+    macros = get_ok(
+        admin, "/api/v2/macros.json", include="usage_7d,usage_30d,permissions,app_installation,categories"
+    )
+    now = time.time()
+    applied: Counter[int] = Counter()
+    recent: Counter[int] = Counter()
+    body = get_ok(admin, "/api/v2/incremental/ticket_events.json", start_time=0)
+    while True:
+        for event in body["ticket_events"]:
+            when = datetime.fromisoformat(event["created_at"]).timestamp()
+            for child in event["child_events"]:
+                if (
+                    child.get("type") == "AgentMacroReference"
+                    or child.get("event_type") == "AgentMacroReference"
+                ):
+                    if now - when <= 30 * 86400:
+                        applied[child["macro_id"]] += 1
+                    if now - when <= 7 * 86400:
+                        recent[child["macro_id"]] += 1
+        if body["end_of_stream"]:
+            break
+        body = get_ok(admin, body["next_page"])
+    assert sum(applied.values()) > 0
+    assert {m["id"]: m["usage_30d"] for m in macros["macros"]} == {
+        m["id"]: applied[m["id"]] for m in macros["macros"]
+    }
+    assert {m["id"]: m["usage_7d"] for m in macros["macros"]} == {
+        m["id"]: recent[m["id"]] for m in macros["macros"]
+    }
+    assert all(
+        m["permissions"] == {"can_edit": True} and m["app_installation"] is None for m in macros["macros"]
+    )
+    assert macros["categories"] == []  # no macro title has a "Category::" part
+    plain = get_ok(admin, "/api/v2/macros.json")
+    assert "usage_7d" not in plain["macros"][0] and "categories" not in plain
+
+
+def test_show_ticket_field_sideloads_its_creator(admin: httpx.Client) -> None:
+    """Show Ticket Field, Sideloads: ``users``, the user who created the field."""
+    field = get_ok(admin, "/api/v2/ticket_fields.json")["ticket_fields"][0]
+    shown = get_ok(admin, f"/api/v2/ticket_fields/{field['id']}.json", include="users")
+    assert shown["ticket_field"]["id"] == field["id"]
+    assert [u["id"] for u in shown["users"]] == [field["creator_user_id"]]
+    assert "users" not in get_ok(admin, f"/api/v2/ticket_fields/{field['id']}.json")
