@@ -469,22 +469,25 @@ class GeneratedAccount:
         return int(self._count[kind])
 
     def _audit_truth(self) -> JSON:
-        """Audits a complete read finds: per ticket (tickets not deleted) and in the event export
+        """Audits a complete read finds: per ticket (tickets not deleted), in List All Ticket
+        Audits (live tickets: "Archived tickets are not included") and in the event export
         (every audit, deleted tickets' included)."""
         self.events_index()
         counts = self._audit_counts
         assert counts is not None
-        readable = exported = 0
+        readable = listed = exported = 0
         for i in range(self.n_tickets_generated):
             n = counts[i]
             exported += n
-            if self.ticket_state(i + 1) != "deleted":
-                readable += n
+            state = self.ticket_state(i + 1)
+            readable += n if state != "deleted" else 0
+            listed += n if state == "live" else 0
         for tid, events in self._written_by_ticket.items():
             exported += len(events)
-            if self.ticket_state(tid) != "deleted":
-                readable += len(events)
-        return {"audit": readable, "ticket_event": exported}
+            state = self.ticket_state(tid)
+            readable += len(events) if state != "deleted" else 0
+            listed += len(events) if state == "live" else 0
+        return {"audit": readable, "audit_listed": listed, "ticket_event": exported}
 
     def _object_truth(self) -> JSON:
         """How many of each object tickets, users and organizations point to a read finds

@@ -57,6 +57,8 @@ NULLABLE: dict[str, tuple[str, ...]] = {
     "SatisfactionRatingObject": ("reason_id", "assignee_id", "group_id"),
     "TicketMetricObject": ("assigned_at", "initially_assigned_at", "assignee_updated_at", "solved_at"),
     "TicketMetricTimeObject": ("business", "calendar"),
+    # "The refresh token, if generated" (OAuth Tokens): none for a client_credentials token
+    "OauthTokenObject": ("refresh_token", "refresh_token_expires_at"),
 }
 RELAXED = {
     "nullable optional fields": NULLABLE,
@@ -516,6 +518,50 @@ def test_object_extras_and_search(admin: httpx.Client) -> None:
         ),
         "/api/v2/search/export",
     )
+
+
+def test_counts_and_lists_by_parent(admin: httpx.Client, simulator: SimulatorHandle) -> None:
+    """The remaining GETs: the Count endpoints against their own schemas; the lists narrowed to
+    one parent, which this copy of the spec does not list as paths (group, user and
+    organization memberships, user and organization tags, a ticket's metrics), against the
+    schema of the list or show they narrow; the OAuth token in use against Show Token."""
+    for kind in ("tickets", "users", "organizations"):
+        validate(get(admin, f"/api/v2/{kind}/count.json"), f"/api/v2/{kind}/count")
+    group_membership = get(admin, "/api/v2/group_memberships.json")["group_memberships"][0]
+    org_membership = get(admin, "/api/v2/organization_memberships.json")["organization_memberships"][0]
+    narrowed = {
+        f"/api/v2/groups/{group_membership['group_id']}/memberships.json": "/api/v2/group_memberships",
+        f"/api/v2/users/{group_membership['user_id']}/group_memberships.json": "/api/v2/group_memberships",
+        f"/api/v2/users/{org_membership['user_id']}/organization_memberships.json": (
+            "/api/v2/organization_memberships"
+        ),
+        f"/api/v2/organizations/{org_membership['organization_id']}/organization_memberships.json": (
+            "/api/v2/organization_memberships"
+        ),
+        f"/api/v2/users/{org_membership['user_id']}/tags.json": "/api/v2/tickets/{ticket_id}/tags",
+        f"/api/v2/organizations/{org_membership['organization_id']}/tags.json": (
+            "/api/v2/tickets/{ticket_id}/tags"
+        ),
+        "/api/v2/tickets/5/metrics.json": "/api/v2/ticket_metrics/{ticket_metric_id}",
+    }
+    for url, path in narrowed.items():
+        body = get(admin, url)
+        assert any(isinstance(v, list) and v for v in body.values()) or "ticket_metric" in body, url
+        validate(body, path)
+    granted = httpx.post(
+        f"{simulator.base_url}/oauth/tokens",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": "zensync",
+            "client_secret": "zensync-secret",
+            "scope": "read",
+            "expires_in": 3600,
+        },
+    )
+    assert granted.status_code == 201, granted.text  # Create Token answers 201
+    bearer = {"Authorization": f"Bearer {granted.json()['access_token']}"}
+    with httpx.Client(base_url=simulator.base_url, headers=bearer) as client:
+        validate(get(client, "/api/v2/oauth/tokens/current.json"), "/api/v2/oauth/tokens/{oauth_token_id}")
 
 
 def test_error_bodies(admin: httpx.Client) -> None:
