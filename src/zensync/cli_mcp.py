@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from zensync.cli_common import ConfigOption, DbOption, VerboseOption
+
 
 def register(app: typer.Typer) -> None:
     """Add ``mcp`` and ``mcp-access`` to the ``zensync`` app."""
@@ -18,10 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def mcp(
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="SQLite file or database URL [env ZENSYNC_DB; default ./zensync.db]."),
-    ] = None,
+    db: DbOption = None,
     public_only: Annotated[
         bool,
         typer.Option(
@@ -38,24 +37,17 @@ def mcp(
         str | None,
         typer.Option(help="Where the sync put attachment files (default <db>.blobs; PostgreSQL: none)."),
     ] = None,
-    config: Annotated[
-        str | None,
-        typer.Option("--config", help="TOML config file (default: ./zensync.toml when present)."),
-    ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")] = False,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Serve the synced copy to AI agents over MCP (stdio): search, tickets, users, organizations."""
-    from pathlib import Path
-
     import anyio
 
     from zensync.cli_common import open_store, reporting_errors
     from zensync.settings import load_settings
 
     with reporting_errors(verbose):
-        settings = load_settings(
-            {"db": db, "blob_dir": blob_dir}, config_file=Path(config) if config else None
-        )
+        settings = load_settings({"db": db, "blob_dir": blob_dir}, config_file=config)
         from zensync.mcp import run_stdio
 
         with open_store(settings.db, must_exist=True, blob_dir=settings.blob_dir) as store:
@@ -72,24 +64,16 @@ def mcp_access(
             "or show them again (unless the server itself runs --public-only).",
         ),
     ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="SQLite file or database URL [env ZENSYNC_DB; default ./zensync.db]."),
-    ] = None,
-    config: Annotated[
-        str | None,
-        typer.Option("--config", help="TOML config file (default: ./zensync.toml when present)."),
-    ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
 ) -> None:
     """Show or set what AI agents may read of one connection: everything, or public comments only."""
-    from pathlib import Path
-
     from zensync.cli_common import console, fail, open_store, reporting_errors
     from zensync.settings import load_settings
 
     with reporting_errors(verbose):
-        settings = load_settings({"db": db}, config_file=Path(config) if config else None)
+        settings = load_settings({"db": db}, config_file=config)
         with open_store(settings.db, must_exist=True) as store:
             record = store.get_connection(connection)
             if record is None:

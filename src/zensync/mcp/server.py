@@ -15,13 +15,14 @@ to do; nothing an agent sends stops the server.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from zensync import __version__
 from zensync.mcp.models import (
@@ -34,7 +35,7 @@ from zensync.mcp.models import (
     TicketStatus,
     UserResult,
 )
-from zensync.mcp.reads import NotFound, Reader, ReadError, TicketFilters
+from zensync.mcp.reads import Reader, ReadError, TicketFilters
 from zensync.store import Store
 
 log = logging.getLogger(__name__)
@@ -67,17 +68,30 @@ Statuses = Annotated[
     list[TicketStatus] | None,
     Field(description="Only tickets with one of these statuses"),
 ]
+RequesterId = Annotated[int | None, Field(description="Only tickets this user requested")]
+OrganizationId = Annotated[int | None, Field(description="Only this organization's tickets")]
+Recent = Annotated[int, Field(ge=0, le=MAX_RECENT, description="How many recent tickets to include")]
 
 
-def _result(model: BaseModel, text: str) -> CallToolResult:
+class _Answer(Protocol):
+    """A tool's result model: its structure, and a short text for who reads text."""
+
+    def text(self) -> str: ...
+
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
+
+
+def _answer(read: Callable[[], _Answer]) -> CallToolResult:
+    """The tool result of ``read()``: its structure plus its text; a :class:`ReadError` (wrong
+    input) becomes a tool error whose text says what to do instead."""
+    try:
+        found = read()
+    except ReadError as exc:
+        raise ToolError(str(exc)) from exc
     return CallToolResult(
-        content=[TextContent(type="text", text=text)],
-        structured_content=model.model_dump(mode="json"),
+        content=[TextContent(type="text", text=found.text())],
+        structured_content=found.model_dump(mode="json"),
     )
-
-
-def _guard(error: ReadError) -> ToolError:
-    return ToolError(str(error))
 
 
 def create_server(store: Store, *, public_only: bool = False, connection: str | None = None) -> MCPServer:
@@ -103,8 +117,8 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
             ),
         ] = None,
         status: Statuses = None,
-        organization_id: Annotated[int | None, Field(description="Only this organization's tickets")] = None,
-        requester_id: Annotated[int | None, Field(description="Only tickets this user requested")] = None,
+        organization_id: OrganizationId = None,
+        requester_id: RequesterId = None,
         created_after: Annotated[
             datetime | None, Field(description="Ticket created at or after (ISO 8601)")
         ] = None,
@@ -139,13 +153,11 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
             updated_after=updated_after,
             updated_before=updated_before,
         )
-        try:
-            found = reader.search(
+        return _answer(
+            lambda: reader.search(
                 query, types=types, filters=filters, limit=limit, connection=connection, mode=mode
             )
-        except ReadError as exc:
-            raise _guard(exc) from exc
-        return _result(found, found.text())
+        )
 
     @server.tool(annotations=READ_ONLY, title="Get a ticket and its conversation")
     def get_ticket(
@@ -170,54 +182,40 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
         """A ticket with resolved names, status, tags and custom fields, and its conversation in
         order: author name and role, public reply or internal note, attachments (name, type,
         size, whether the bytes are stored). Long conversations come in pages: follow next_cursor."""
-        try:
-            found = reader.get_ticket(
+        return _answer(
+            lambda: reader.get_ticket(
                 ticket_id,
                 cursor=cursor,
                 max_comments=max_comments,
                 max_chars=max_chars,
                 connection=connection,
             )
-        except ReadError as exc:
-            raise _guard(exc) from exc
-        return _result(found, found.text())
+        )
 
     @server.tool(annotations=READ_ONLY, title="Get a user")
     def get_user(
         user_id: Annotated[int, Field(description="The Zendesk user id")],
-        recent: Annotated[
-            int, Field(ge=0, le=MAX_RECENT, description="How many recent tickets to include")
-        ] = 10,
+        recent: Recent = 10,
         connection: Connection = None,
     ) -> Annotated[CallToolResult, UserResult]:
         """A user (end user or agent) with their organization, the tickets they requested and,
         for agents, the tickets assigned to them; most recently updated first."""
-        try:
-            found = reader.get_user(user_id, recent=recent, connection=connection)
-        except ReadError as exc:
-            raise _guard(exc) from exc
-        return _result(found, found.text())
+        return _answer(lambda: reader.get_user(user_id, recent=recent, connection=connection))
 
     @server.tool(annotations=READ_ONLY, title="Get an organization")
     def get_organization(
         organization_id: Annotated[int, Field(description="The Zendesk organization id")],
-        recent: Annotated[
-            int, Field(ge=0, le=MAX_RECENT, description="How many recent tickets to include")
-        ] = 10,
+        recent: Recent = 10,
         connection: Connection = None,
     ) -> Annotated[CallToolResult, OrganizationResult]:
         """An organization with its user and ticket counts (by status) and its recent tickets."""
-        try:
-            found = reader.get_organization(organization_id, recent=recent, connection=connection)
-        except ReadError as exc:
-            raise _guard(exc) from exc
-        return _result(found, found.text())
+        return _answer(lambda: reader.get_organization(organization_id, recent=recent, connection=connection))
 
     @server.tool(annotations=READ_ONLY, title="List tickets")
     def list_tickets(
         status: Statuses = None,
-        requester_id: Annotated[int | None, Field(description="Only tickets this user requested")] = None,
-        organization_id: Annotated[int | None, Field(description="Only this organization's tickets")] = None,
+        requester_id: RequesterId = None,
+        organization_id: OrganizationId = None,
         assignee_id: Annotated[int | None, Field(description="Only tickets assigned to this agent")] = None,
         tag: Annotated[str | None, Field(description="Only tickets with this tag", min_length=1)] = None,
         updated_since: Annotated[
@@ -236,21 +234,15 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
             tag=tag,
             updated_after=updated_since,
         )
-        try:
-            found = reader.list_tickets(filters, limit=limit, cursor=cursor, connection=connection)
-        except ReadError as exc:
-            raise _guard(exc) from exc
-        return _result(found, found.text())
+        return _answer(
+            lambda: reader.list_tickets(filters, limit=limit, cursor=cursor, connection=connection)
+        )
 
     @server.tool(annotations=READ_ONLY, title="How fresh the copy is")
     def sync_status(connection: Connection = None) -> Annotated[CallToolResult, SyncStatusResult]:
         """Per synced account: when the last sync ran and how it ended, how old the data is,
         where each export stream stands, and how many records are stored."""
-        try:
-            found = reader.sync_status(connection=connection)
-        except ReadError as exc:
-            raise _guard(exc) from exc
-        return _result(found, found.text())
+        return _answer(lambda: reader.sync_status(connection=connection))
 
     @server.resource(
         "zendesk://tickets/{ticket_id}",
@@ -268,9 +260,7 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
             ) from None
         try:
             return reader.ticket_markdown(number)
-        except NotFound as exc:
-            raise ResourceNotFoundError(str(exc)) from exc
-        except ReadError as exc:
+        except ReadError as exc:  # NotFound, or an account to name
             raise ResourceNotFoundError(str(exc)) from exc
 
     return server
