@@ -30,7 +30,7 @@ from .api_base import (
 )
 from .auth import Principal
 from .catalog import METRIC_BASE, Catalog
-from .common import BRAND_ID, CUSTOM_STATUS_BASE, ORG_BASE, RATING_BASE, TICKET_FORM_ID, USER_BASE
+from .common import CUSTOM_STATUS_BASE, ORG_BASE, RATING_BASE, USER_BASE
 from .data import JSON, RecordNotFound, SortedIds, TimeIndex, iso
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -93,11 +93,11 @@ CATALOGUED: tuple[Catalogued, ...] = (
         "ticket_forms",
         "ticket_form",
         lambda c: c.ticket_form,
-        lambda c: [TICKET_FORM_ID],
+        lambda c: c.ticket_form_ids(),
         need="any",
     ),
     Catalogued(
-        ("/api/v2/brands",), "/api/v2/brands", "brands", "brand", lambda c: c.brand, lambda c: [BRAND_ID]
+        ("/api/v2/brands",), "/api/v2/brands", "brands", "brand", lambda c: c.brand, lambda c: c.brand_ids()
     ),
     Catalogued((), "/api/v2/custom_statuses", "custom_statuses", "custom_status", lambda c: c.custom_status),
     Catalogued(

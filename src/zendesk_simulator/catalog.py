@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from .common import (
     AUDIT_BASE,
+    BILLING_BRAND_ID,
+    BILLING_FORM_ID,
     BRAND_ID,
     CUSTOM_STATUS_BASE,
     DAY,
@@ -301,24 +303,38 @@ class Catalog:
     def org_field(self, field_id: int, base: str) -> JSON | None:
         return self._custom_field("organization", field_id, ORG_FIELDS, base)
 
+    def ticket_form_ids(self) -> list[int]:
+        return [TICKET_FORM_ID, BILLING_FORM_ID]
+
+    def brand_ids(self) -> list[int]:
+        return [BRAND_ID, BILLING_BRAND_ID]
+
     def ticket_form(self, form_id: int, base: str) -> JSON | None:
-        if form_id != TICKET_FORM_ID:
+        """The default form (every field, every brand) and the billing brand's own form (the
+        system fields and the first custom fields only)."""
+        if form_id not in (TICKET_FORM_ID, BILLING_FORM_ID):
             return None
-        created = iso(self._created)
+        default = form_id == TICKET_FORM_ID
+        name = "Default Ticket Form" if default else "Billing request"
+        fields = self.ticket_field_ids()
+        if not default:
+            custom = {f for f, _ in CUSTOM_FIELDS}
+            fields = [f for f in fields if f not in custom] + [f for f, _ in CUSTOM_FIELDS[:2]]
+        created = iso(self._created if default else self._created + 30 * DAY)
         return {
             "url": f"{base}/api/v2/ticket_forms/{form_id}.json",
             "id": form_id,
-            "name": "Default Ticket Form",
-            "raw_name": "Default Ticket Form",
-            "display_name": "Default Ticket Form",
-            "raw_display_name": "Default Ticket Form",
-            "position": 1,
+            "name": name,
+            "raw_name": name,
+            "display_name": name,
+            "raw_display_name": name,
+            "position": 1 if default else 2,
             "active": True,
-            "default": True,
+            "default": default,
             "end_user_visible": True,
-            "in_all_brands": True,
-            "restricted_brand_ids": [],
-            "ticket_field_ids": self.ticket_field_ids(),
+            "in_all_brands": default,
+            "restricted_brand_ids": [] if default else [BILLING_BRAND_ID],
+            "ticket_field_ids": fields,
             "agent_conditions": [],
             "end_user_conditions": [],
             "created_at": created,
@@ -327,24 +343,27 @@ class Catalog:
         }
 
     def brand(self, brand_id: int, base: str) -> JSON | None:
-        if brand_id != BRAND_ID:
+        """The account's default brand, and a billing brand with its own subdomain and form."""
+        if brand_id not in (BRAND_ID, BILLING_BRAND_ID):
             return None
-        sub = self.account.config.subdomain
-        created = iso(self._created)
+        default = brand_id == BRAND_ID
+        account = self.account.config.subdomain
+        sub = account if default else f"{account}-billing"
+        created = iso(self._created if default else self._created + 30 * DAY)
         return {
             "url": f"{base}/api/v2/brands/{brand_id}.json",
             "id": brand_id,
-            "name": f"{sub.title()} Support",
+            "name": f"{account.title()} {'Support' if default else 'Billing'}",
             "brand_url": f"https://{sub}.zendesk.com",
             "subdomain": sub,
             "host_mapping": None,
-            "has_help_center": True,
-            "help_center_state": "enabled",
+            "has_help_center": default,
+            "help_center_state": "enabled" if default else "disabled",
             "active": True,
-            "default": True,
+            "default": default,
             "is_deleted": False,
             "logo": self._brand_logo(brand_id, base),
-            "ticket_form_ids": [TICKET_FORM_ID],
+            "ticket_form_ids": [TICKET_FORM_ID] if default else [TICKET_FORM_ID, BILLING_FORM_ID],
             "signature_template": "{{agent.signature}}",
             "created_at": created,
             "updated_at": created,

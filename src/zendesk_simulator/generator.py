@@ -42,6 +42,8 @@ from .common import (
     ARCHIVE_AFTER,
     ATTACHMENT_BASE,
     AUDIT_BASE,
+    BILLING_BRAND_ID,
+    BILLING_FORM_ID,
     BRAND_ID,
     COMMENT_BASE,
     DAY,
@@ -508,8 +510,8 @@ class GeneratedAccount:
             "ticket_fields": len(cat.ticket_field_ids()),
             "user_fields": len(cat.user_field_ids()),
             "organization_fields": len(cat.org_field_ids()),
-            "ticket_forms": 1,
-            "brands": 1,
+            "ticket_forms": len(cat.ticket_form_ids()),
+            "brands": len(cat.brand_ids()),
             "custom_statuses": CUSTOM_STATUS_COUNT,
             "group_memberships": len(cat.group_membership_ids()),
             "organization_memberships": len(cat.org_membership_ids()),
@@ -650,6 +652,7 @@ class GeneratedAccount:
         created = int(self._t_created[i])
         updated = int(self._t_updated[i])
         problem = int(self._t_problem[i])
+        billing = mix(self.seed, 23, tid) % 5 == 0  # a fifth of the tickets came in through the billing brand
         return {
             "url": f"{base}/api/v2/tickets/{tid}.json",
             "id": tid,
@@ -685,8 +688,8 @@ class GeneratedAccount:
             "satisfaction_rating": self._satisfaction(tid, history),
             "sharing_agreement_ids": [],
             "followup_ids": [],
-            "ticket_form_id": TICKET_FORM_ID,
-            "brand_id": BRAND_ID,
+            "ticket_form_id": BILLING_FORM_ID if billing else TICKET_FORM_ID,
+            "brand_id": BILLING_BRAND_ID if billing else BRAND_ID,
             "allow_channelback": False,
             "allow_attachments": True,
             "from_messaging_channel": False,

@@ -53,14 +53,16 @@ def all_tickets(client: httpx.Client) -> list[dict[str, Any]]:
 
 def test_ids_on_tickets_users_and_orgs_resolve(admin: httpx.Client) -> None:
     tickets = all_tickets(admin)
-    form = get_ok(admin, "/api/v2/ticket_forms.json")["ticket_forms"][0]
+    forms = {f["id"]: f for f in get_ok(admin, "/api/v2/ticket_forms.json")["ticket_forms"]}
     fields = {f["id"]: f for f in get_ok(admin, "/api/v2/ticket_fields.json")["ticket_fields"]}
-    assert set(form["ticket_field_ids"]) == set(fields)
+    default = next(f for f in forms.values() if f["default"])
+    assert set(default["ticket_field_ids"]) == set(fields)
+    assert all(set(f["ticket_field_ids"]) <= set(fields) for f in forms.values())
     ratings = {r["id"]: r for r in get_ok(admin, "/api/v2/satisfaction_ratings.json")["satisfaction_ratings"]}
     statuses = {s["id"]: s for s in get_ok(admin, "/api/v2/custom_statuses.json")["custom_statuses"]}
     brands = {b["id"] for b in get_ok(admin, "/api/v2/brands.json")["brands"]}
     for t in tickets:
-        assert t["ticket_form_id"] == form["id"] and t["brand_id"] in brands
+        assert t["ticket_form_id"] in forms and t["brand_id"] in brands
         # "Custom ticket statuses": a closed ticket keeps its solved status
         category = "solved" if t["status"] == "closed" else t["status"]
         assert statuses[t["custom_status_id"]]["status_category"] == category
@@ -134,8 +136,9 @@ def test_ticket_sideloads(admin: httpx.Client) -> None:
     tickets = body["tickets"]
     assert {m["ticket_id"] for m in body["metric_sets"]} == {t["id"] for t in tickets}
     assert {a["ticket_id"] for a in body["audits"]} == {t["id"] for t in tickets}
-    assert [f["id"] for f in body["ticket_forms"]] == [tickets[0]["ticket_form_id"]]
-    assert body["brands"] and body["custom_statuses"] and body["users"]
+    assert [f["id"] for f in body["ticket_forms"]] == sorted({t["ticket_form_id"] for t in tickets})
+    assert [b["id"] for b in body["brands"]] == sorted({t["brand_id"] for t in tickets})
+    assert body["custom_statuses"] and body["users"]
     assert "no_such_thing" not in body
     for t in tickets:
         assert t["comment_count"] >= 1 and set(t["dates"]) >= {"solved_at", "assigned_at"}

@@ -45,11 +45,21 @@ async def test_tickets_carry_names_ratings_and_metrics(store: Store, simulator: 
         if isinstance(e, ZendeskTicketEntity)
     }
     fields = {f["id"]: f for f in zendesk(simulator, "/api/v2/ticket_fields.json")["ticket_fields"]}
-    brand = zendesk(simulator, "/api/v2/brands.json")["brands"][0]["name"]
-    form = zendesk(simulator, "/api/v2/ticket_forms.json")["ticket_forms"][0]["display_name"]
+    brands = {b["id"]: b["name"] for b in zendesk(simulator, "/api/v2/brands.json")["brands"]}
+    forms = {
+        f["id"]: f["display_name"] for f in zendesk(simulator, "/api/v2/ticket_forms.json")["ticket_forms"]
+    }
+    assert len(brands) > 1 and len(forms) > 1
+    exported = {
+        t["id"]: t
+        for t in zendesk(simulator, "/api/v2/incremental/tickets/cursor.json?start_time=0")["tickets"]
+    }
     rated = 0
     for ticket in tickets.values():
-        assert ticket.brand_name == brand and ticket.ticket_form_name == form
+        raw_ids = exported.get(ticket.id)
+        if raw_ids is not None:
+            assert ticket.brand_name == brands[raw_ids["brand_id"]]
+            assert ticket.ticket_form_name == forms[raw_ids["ticket_form_id"]]
         assert ticket.custom_status_name
         for value in ticket.custom_field_values:
             field = fields[value["id"]]
@@ -69,6 +79,7 @@ async def test_tickets_carry_names_ratings_and_metrics(store: Store, simulator: 
             )
         rated += ticket.satisfaction_score in ("good", "bad")
     assert rated > 0
+    assert {t.brand_name for t in tickets.values()} == set(brands.values())  # both brands in use
     solved = [t for t in tickets.values() if t.status in ("solved", "closed")]
     assert solved and all(t.full_resolution_time_minutes is not None for t in solved)
 
