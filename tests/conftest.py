@@ -1,9 +1,11 @@
 """Fixtures shared by every test folder.
 
 ``simulator``: one small simulated Zendesk account per test session, in a subprocess, over
-real HTTP. Treat it as read-only: a test that writes (creates, updates or deletes tickets,
-users or organizations) must start its own with ``running_simulator(...)`` so the counts in
-``simulator.truth()`` stay true for everyone else. A simulated minute lasts two seconds here,
+real HTTP; ``synced_db``: that account synced once by the real ``zensync`` CLI into SQLite,
+shared read-only (a test that writes copies it first). Treat the simulator as read-only: a
+test that writes (creates, updates or deletes tickets, users or organizations) must start
+its own with ``running_simulator(...)`` so the counts in ``simulator.truth()`` stay true for
+everyone else. A simulated minute lasts two seconds here,
 so rate-limit windows, the ``start_time`` floor and the minute held back by incremental
 exports all pass quickly.
 """
@@ -19,6 +21,7 @@ import pytest
 
 from zendesk_simulator.testing import SimulatorHandle, running_simulator
 from zensync.store.testing import PostgresServer, running_postgres
+from zensync.testing import sync_into
 
 SHARED_SIMULATOR_FLAGS = {
     "tickets": 200,
@@ -33,6 +36,15 @@ def simulator() -> Iterator[SimulatorHandle]:
     """A session-wide simulator with 200 tickets (seed 7); read-only by convention."""
     with running_simulator(**SHARED_SIMULATOR_FLAGS) as sim:
         yield sim
+
+
+@pytest.fixture(scope="session")
+def synced_db(simulator: SimulatorHandle, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One full sync of the shared simulator into a SQLite file, by the real console script;
+    read-only for the tests (copy it to write)."""
+    db = tmp_path_factory.mktemp("synced") / "synced.db"
+    sync_into(simulator, db)
+    return db
 
 
 @pytest.fixture(scope="session")

@@ -1,42 +1,25 @@
 """Shared fixtures for the CLI tests: the real ``zensync`` console script in a subprocess.
 
-The account is the session's shared, read-only ``simulator`` (tests/conftest.py); no CLI test
-writes to it. Helpers are handed out as the ``cli`` fixture (pytest's importlib mode keeps test
-folders from importing each other's modules).
+The account is the session's shared, read-only ``simulator`` (tests/conftest.py), synced once
+into the shared ``synced_db``; no CLI test writes to either. Helpers are handed out as the
+``cli`` fixture (pytest's importlib mode keeps test folders from importing each other's
+modules).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from zensync.testing import clean_env, zensync_command
+
 ENTITY_TYPES = ("ticket", "comment", "user", "organization", "attachment")
-
-
-def zensync_command() -> list[str]:
-    """The installed console script next to this interpreter, else ``python -m zensync.cli``."""
-    script = Path(sys.executable).parent / "zensync"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("zensync")
-    return [found] if found else [sys.executable, "-m", "zensync.cli"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without any ZENSYNC_* setting of the developer's shell."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENSYNC_")}
-    env["NO_COLOR"] = "1"
-    env["COLUMNS"] = "200"
-    env.update(extra)
-    return env
 
 
 @dataclass
@@ -73,16 +56,6 @@ def sim_env(sim: Any, **extra: str) -> dict[str, str]:
 
 def sim_args(sim: Any) -> list[str]:
     return ["--subdomain", sim.subdomain, "--base-url", sim.base_url]
-
-
-@pytest.fixture(scope="package")
-def synced_db(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One full sync of the simulator into a SQLite file, shared (read-only) by the tests."""
-    workdir = tmp_path_factory.mktemp("synced")
-    db = workdir / "synced.db"
-    result = run_cli("sync", "--db", str(db), *sim_args(simulator), cwd=workdir, env=sim_env(simulator))
-    assert result.code == 0, result.stderr
-    return db
 
 
 def copy_db(db: Path, dest_dir: Path) -> Path:

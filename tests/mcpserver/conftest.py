@@ -11,10 +11,7 @@ comes out.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,47 +24,9 @@ import jsonschema
 import pytest
 
 from zendesk_simulator.testing import running_simulator
+from zensync.testing import clean_env, sync_into, zensync_command
 
 MARKER = "quokkaglyph"  # a word no generated text contains
-
-
-def zensync_command() -> list[str]:
-    script = Path(sys.executable).parent / "zensync"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("zensync")
-    return [found] if found else [sys.executable, "-m", "zensync.cli"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENSYNC_")}
-    env["NO_COLOR"] = "1"
-    env.update(extra)
-    return env
-
-
-def sync_into(sim: Any, db: Path | str, *extra: str, cwd: Path | None = None) -> None:
-    env = clean_env(ZENSYNC_EMAIL=sim.admin_email, ZENSYNC_API_TOKEN=sim.api_token)
-    proc = subprocess.run(
-        [
-            *zensync_command(),
-            "sync",
-            "--db",
-            str(db),
-            "--subdomain",
-            sim.subdomain,
-            "--base-url",
-            sim.base_url,
-            *extra,
-        ],
-        env=env,
-        cwd=cwd or Path(str(db)).parent,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, proc.stderr
 
 
 def all_pages(sim: Any, path: str, key: str) -> list[dict[str, Any]]:
@@ -112,13 +71,6 @@ class Truth:
 
     def comments(self, ticket_id: int) -> list[dict[str, Any]]:
         return all_pages(self.sim, f"/api/v2/tickets/{ticket_id}/comments", "comments")
-
-
-@pytest.fixture(scope="package")
-def synced_db(simulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("mcp-synced") / "synced.db"
-    sync_into(simulator, db)
-    return db
 
 
 @pytest.fixture(scope="package")
