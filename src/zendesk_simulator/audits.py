@@ -482,35 +482,23 @@ def change_fields(change: JSON) -> JSON:
     return out
 
 
+# What a comment carries as an event, in the audit and in the event export alike.
+_COMMENT_EVENT_KEYS = ("author_id", "body", "html_body", "plain_body", "public", "attachments", "audit_id")
+
+
 def comment_event(comment: JSON) -> JSON:
     """A comment as an audit's Comment event ("Ticket Audits" example)."""
-    return {
-        "id": comment["id"],
-        "type": "Comment",
-        "author_id": comment["author_id"],
-        "body": comment["body"],
-        "html_body": comment["html_body"],
-        "plain_body": comment["plain_body"],
-        "public": comment["public"],
-        "attachments": comment["attachments"],
-        "audit_id": comment["audit_id"],
-    }
+    return {"id": comment["id"], "type": "Comment", **{k: comment[k] for k in _COMMENT_EVENT_KEYS}}
 
 
 def comment_child(comment: JSON) -> JSON:
-    """A comment as a child event of the export with ``include=comment_events``."""
+    """A comment as a child event of the export with ``include=comment_events``: the audit's
+    Comment event with its channel, time and ``event_type``."""
     return {
         "id": comment["id"],
         "via": comment["via"],
         "via_reference_id": None,
-        "type": "Comment",
-        "author_id": comment["author_id"],
-        "body": comment["body"],
-        "html_body": comment["html_body"],
-        "plain_body": comment["plain_body"],
-        "public": comment["public"],
-        "attachments": comment["attachments"],
-        "audit_id": comment["audit_id"],
+        **comment_event(comment),
         "created_at": comment["created_at"],
         "event_type": "Comment",
     }
