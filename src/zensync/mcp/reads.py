@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from zensync.entities import ZendeskEntity
+from zensync.entities import EntityType, ZendeskEntity
 from zensync.mcp.models import (
     AttachmentOut,
     Author,
@@ -136,6 +136,16 @@ class Reader:
         hidden = self.public_only or bool(record and record.get("mcp_public_only"))
         return Scope(connection_id=wanted, public_only=hidden)
 
+    @staticmethod
+    def _stored(
+        db: Snapshot, scope: Scope, entity_type: EntityType, object_id: int, missing: str
+    ) -> ZendeskEntity:
+        """The stored ticket, user or organization; :class:`NotFound` with ``missing`` if none."""
+        data = db.data(scope.connection_id, entity_type, object_id)
+        if data is None:
+            raise NotFound(missing)
+        return entity_from_data(entity_type, data)
+
     # -- ticket rows -----------------------------------------------------------------------
 
     @staticmethod
@@ -220,13 +230,14 @@ class Reader:
     ) -> TicketResult:
         with snapshot(self.store) as db:
             scope = self._scope(db, connection)
-            stored = db.data(scope.connection_id, "ticket", ticket_id)
-            if stored is None:
-                raise NotFound(
-                    f"No ticket #{ticket_id} in the copy of {scope.connection_id} (never synced, deleted, "
-                    "or a wrong number); find ids with search or list_tickets."
-                )
-            entity = entity_from_data("ticket", stored)
+            entity = self._stored(
+                db,
+                scope,
+                "ticket",
+                ticket_id,
+                f"No ticket #{ticket_id} in the copy of {scope.connection_id} (never synced, deleted, "
+                "or a wrong number); find ids with search or list_tickets.",
+            )
             detail = self._ticket_detail(db, scope, entity)
 
             position = 0
@@ -363,13 +374,14 @@ class Reader:
     def get_user(self, user_id: int, *, recent: int = 10, connection: str | None = None) -> UserResult:
         with snapshot(self.store) as db:
             scope = self._scope(db, connection)
-            data = db.data(scope.connection_id, "user", user_id)
-            if data is None:
-                raise NotFound(
-                    f"No user {user_id} in the copy of {scope.connection_id}; user ids appear as requester, "
-                    "assignee and author ids in tickets, or search with types=['user']."
-                )
-            u = entity_from_data("user", data).model_dump(mode="json")
+            u = self._stored(
+                db,
+                scope,
+                "user",
+                user_id,
+                f"No user {user_id} in the copy of {scope.connection_id}; user ids appear as requester, "
+                "assignee and author ids in tickets, or search with types=['user'].",
+            ).model_dump(mode="json")
             requested_count, requested = self._recent(db, scope, TicketFilters(requester_id=user_id), recent)
             assigned_count, assigned = self._recent(db, scope, TicketFilters(assignee_id=user_id), recent)
         hide = scope.public_only
@@ -381,16 +393,11 @@ class Reader:
             active=u.get("active"),
             suspended=u.get("suspended"),
             organization=_ref(u.get("organization_id"), u.get("organization_name")),
-            tags=[str(x) for x in u.get("tags") or []],
             time_zone=u.get("iana_time_zone") or u.get("time_zone"),
             locale=u.get("locale"),
             phone=u.get("phone"),
-            details=None if hide else u.get("details"),
-            notes=None if hide else u.get("notes"),
-            created_at=u.get("created_at"),
-            updated_at=u.get("updated_at"),
             last_login_at=u.get("last_login_at"),
-            web_url=u.get("web_url"),
+            **_shared_fields(u, hide),
         )
         return UserResult(
             connection=scope.connection_id,
@@ -407,13 +414,14 @@ class Reader:
     ) -> OrganizationResult:
         with snapshot(self.store) as db:
             scope = self._scope(db, connection)
-            data = db.data(scope.connection_id, "organization", organization_id)
-            if data is None:
-                raise NotFound(
-                    f"No organization {organization_id} in the copy of {scope.connection_id}; organization "
-                    "ids appear on tickets and users, or search with types=['organization']."
-                )
-            o = entity_from_data("organization", data).model_dump(mode="json")
+            o = self._stored(
+                db,
+                scope,
+                "organization",
+                organization_id,
+                f"No organization {organization_id} in the copy of {scope.connection_id}; organization "
+                "ids appear on tickets and users, or search with types=['organization'].",
+            ).model_dump(mode="json")
             ticket_count, recent_tickets = self._recent(
                 db, scope, TicketFilters(organization_id=organization_id), recent
             )
@@ -424,14 +432,9 @@ class Reader:
             id=int(o["id"]),
             name=o.get("name") or f"Organization {organization_id}",
             domain_names=[str(x) for x in o.get("domain_names") or []],
-            tags=[str(x) for x in o.get("tags") or []],
             external_id=o.get("external_id"),
             group_id=o.get("group_id"),
-            details=None if hide else o.get("details"),
-            notes=None if hide else o.get("notes"),
-            created_at=o.get("created_at"),
-            updated_at=o.get("updated_at"),
-            web_url=o.get("web_url"),
+            **_shared_fields(o, hide),
         )
         return OrganizationResult(
             connection=scope.connection_id,
@@ -679,6 +682,19 @@ def _ref(object_id: Any, name: Any) -> Ref | None:
     if object_id is None:
         return None
     return Ref(id=int(object_id), name=name)
+
+
+def _shared_fields(record: Mapping[str, Any], hide: bool) -> dict[str, Any]:
+    """What users and organizations show alike: tags, agents' details and notes (hidden when
+    public-only), times and the agent-UI link."""
+    return {
+        "tags": [str(x) for x in record.get("tags") or []],
+        "details": None if hide else record.get("details"),
+        "notes": None if hide else record.get("notes"),
+        "created_at": record.get("created_at"),
+        "updated_at": record.get("updated_at"),
+        "web_url": record.get("web_url"),
+    }
 
 
 def _comment_body(data: Mapping[str, Any] | None) -> str:

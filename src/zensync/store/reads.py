@@ -506,6 +506,34 @@ class Snapshot:
         if self.dialect != "postgresql":
             self._sqlite_snippets(rows)
 
+    def _scoped(
+        self, entity_type: str, public_only: bool, filters: TicketFilters, own_sql: str, ticket_sql: str
+    ) -> tuple[str, str, str]:
+        """For one type's matches (alias ``x``): the id of the ticket each belongs to, the
+        joins and the conditions that keep those of the connection's tickets passing the
+        filters (``own_sql`` on a ticket itself, ``ticket_sql`` on ``t``, its comment's or
+        attachment's ticket), only public comments' when ``public_only``, and an
+        organization's users or the organization itself under an organization filter."""
+        true = "IS TRUE" if self.dialect == "postgresql" else "= 1"
+        ticket_id, joins, where = "CAST(NULL AS BIGINT)", "", ""
+        if entity_type == "ticket":
+            ticket_id, where = "x.id", own_sql
+        elif entity_type in ("comment", "attachment"):
+            ticket_id = "x.ticket_id"
+            joins = "JOIN tickets AS t ON t.connection_id = x.connection_id AND t.id = x.ticket_id"
+            where = ticket_sql
+            if public_only:
+                if entity_type == "comment":
+                    where += f" AND x.public {true}"
+                else:
+                    joins += _PUBLIC_COMMENT_JOIN
+                    where += f" AND pc.public {true}"
+        elif entity_type == "organization" and filters.organization_id is not None:
+            where = " AND x.id = :f_org"
+        elif entity_type == "user" and filters.organization_id is not None:
+            where = " AND x.organization_id = :f_org"
+        return ticket_id, joins, where
+
     def _search_sqlite(
         self,
         connection_id: str,
@@ -533,31 +561,12 @@ class Snapshot:
         for entity_type in types:
             table = _TABLE_NAMES[entity_type]
             fts = f"{table}_fts"
-            joins = ""
-            where = ""
-            ticket_id = "CAST(NULL AS BIGINT)"
             # In public-only mode, texts that can hold agent-only words are matched by name only.
             if public_only and entity_type in ("ticket", "user", "organization"):
                 type_match = f"name : ({match})"
             else:
                 type_match = match
-            if entity_type == "ticket":
-                ticket_id = "x.id"
-                where = own_sql
-            elif entity_type in ("comment", "attachment"):
-                ticket_id = "x.ticket_id"
-                joins = "JOIN tickets AS t ON t.connection_id = x.connection_id AND t.id = x.ticket_id"
-                where = ticket_sql
-                if public_only:
-                    if entity_type == "comment":
-                        where += " AND x.public = 1"
-                    else:
-                        joins += _PUBLIC_COMMENT_JOIN
-                        where += " AND pc.public = 1"
-            elif entity_type == "organization" and filters.organization_id is not None:
-                where = " AND x.id = :f_org"
-            elif entity_type == "user" and filters.organization_id is not None:
-                where = " AND x.organization_id = :f_org"
+            ticket_id, joins, where = self._scoped(entity_type, public_only, filters, own_sql, ticket_sql)
             ranked = f"""
                 SELECT x.rowid AS rid, x.id AS id, x.name AS name, x.web_url AS web_url,
                        {ticket_id} AS ticket_id, -top.b AS score
@@ -622,32 +631,13 @@ class Snapshot:
         parts = []
         for entity_type in types:
             table = _TABLE_NAMES[entity_type]
-            joins = ""
-            where = ""
-            ticket_id = "CAST(NULL AS BIGINT)"
             vector = "x.search_vector"
             document = "coalesce(nullif(x.search_text, ''), x.name)"
+            ticket_id, joins, where = self._scoped(entity_type, public_only, filters, own_sql, ticket_sql)
             if public_only and entity_type in ("ticket", "user", "organization"):
                 # Name only (weight A): the rest can hold agent-only words.
-                where += " AND ts_filter(x.search_vector, '{a}') @@ q.query"
+                where = " AND ts_filter(x.search_vector, '{a}') @@ q.query" + where
                 document = "x.name"
-            if entity_type == "ticket":
-                ticket_id = "x.id"
-                where += own_sql
-            elif entity_type in ("comment", "attachment"):
-                ticket_id = "x.ticket_id"
-                joins = "JOIN tickets AS t ON t.connection_id = x.connection_id AND t.id = x.ticket_id"
-                where += ticket_sql
-                if public_only:
-                    if entity_type == "comment":
-                        where += " AND x.public IS TRUE"
-                    else:
-                        joins += _PUBLIC_COMMENT_JOIN
-                        where += " AND pc.public IS TRUE"
-            elif entity_type == "organization" and filters.organization_id is not None:
-                where += " AND x.id = :f_org"
-            elif entity_type == "user" and filters.organization_id is not None:
-                where += " AND x.organization_id = :f_org"
             parts.append(
                 f"""(SELECT '{entity_type}' AS entity_type, x.id AS id, x.name AS name, x.web_url AS web_url,
                         {ticket_id} AS ticket_id, ts_rank({vector}, q.query) AS score, {document} AS document
