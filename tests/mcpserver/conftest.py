@@ -290,6 +290,7 @@ async def check_against_truth(client: Any, truth: Truth) -> None:
     assert sorted(ticket["tags"]) == sorted(busy["tags"])
     if busy.get("requester_id"):
         assert ticket["requester"]["id"] == busy["requester_id"] and ticket["requester"]["name"]
+    check_ticket_context(whole, busy, truth)
     files = {a["id"]: a for c in expected for a in c.get("attachments", [])}
     shown = {a["id"]: a for c in conversation["comments"] for a in c["attachments"]}
     assert set(files) <= set(shown)  # inline images are attachments too
@@ -368,6 +369,41 @@ async def check_against_truth(client: Any, truth: Truth) -> None:
     resource = await client.read_resource(f"zendesk://tickets/{busy['id']}")
     text = resource.contents[0].text
     assert busy["subject"] in text and f"of {len(expected)}" in text
+
+
+def check_ticket_context(result: dict[str, Any], expected: dict[str, Any], truth: Truth) -> None:
+    """get_ticket names what the ticket's ids mean, as the simulator's own lists have them:
+    custom fields by title (List Ticket Fields) with a drop-down's option name, the brand,
+    form and custom status names, the satisfaction rating and the Ticket Metrics."""
+    ticket, text = result["ticket"], result["_text"]
+    fields = {f["id"]: f for f in all_pages(truth.sim, "/api/v2/ticket_fields", "ticket_fields")}
+    set_fields = [f for f in expected["custom_fields"] if f["value"] not in (None, "", [])]
+    assert set_fields, "the simulator's tickets carry custom fields"
+    assert [f["id"] for f in ticket["custom_fields"]] == [f["id"] for f in set_fields]
+    for shown, raw in zip(ticket["custom_fields"], set_fields, strict=True):
+        field = fields[raw["id"]]
+        options = {o["value"]: o["name"] for o in field.get("custom_field_options") or []}
+        assert shown["title"] == field["title"] and shown["value"] == raw["value"]
+        assert shown["display_value"] == options.get(raw["value"], raw["value"])
+        assert f"{field['title']}: {shown['display_value']}" in text
+        assert f"{raw['id']}=" not in text
+    brand = truth.sim.request("GET", f"/api/v2/brands/{expected['brand_id']}").json()["brand"]
+    assert ticket["brand"] == {"id": brand["id"], "name": brand["name"]} and brand["name"] in text
+    form = truth.sim.request("GET", f"/api/v2/ticket_forms/{expected['ticket_form_id']}").json()
+    form_name = form["ticket_form"].get("display_name") or form["ticket_form"]["name"]
+    assert ticket["form"] == {"id": expected["ticket_form_id"], "name": form_name}
+    status = truth.sim.request("GET", f"/api/v2/custom_statuses/{expected['custom_status_id']}").json()
+    assert ticket["custom_status"]["name"] == status["custom_status"]["agent_label"]
+    rating = expected.get("satisfaction_rating") or {}
+    if rating.get("score"):
+        assert ticket["satisfaction"]["score"] == rating["score"]
+        assert f"Satisfaction: {rating['score']}" in text
+    metric = truth.sim.request("GET", f"/api/v2/tickets/{expected['id']}/metrics").json()["ticket_metric"]
+    reply = (metric.get("reply_time_in_minutes") or {}).get("calendar")
+    resolution = (metric.get("full_resolution_time_in_minutes") or {}).get("calendar")
+    assert ticket["metrics"]["first_reply_time_minutes"] == reply
+    assert ticket["metrics"]["full_resolution_time_minutes"] == resolution
+    assert ticket["metrics"]["replies"] == metric["replies"] and "Metrics: first reply" in text
 
 
 async def check_errors(client: Any) -> None:

@@ -121,9 +121,37 @@ class CommentOut(BaseModel):
     attachments: list[AttachmentOut] = Field(default_factory=list)
 
 
+FieldValue = str | int | float | bool | list[str] | None
+
+
 class CustomField(BaseModel):
+    """A custom ticket field that has a value: what it is called and what agents see."""
+
     id: int
-    value: str | int | float | bool | list[str] | None = None
+    title: str | None = Field(None, description="The field's name (Ticket Fields); null if unknown")
+    value: FieldValue = Field(None, description="The stored value (a drop-down's tag)")
+    display_value: FieldValue = Field(
+        None, description="The value as agents see it (a drop-down's option name)"
+    )
+
+    def show(self) -> str:
+        shown = self.display_value if self.display_value not in (None, "", []) else self.value
+        text = ", ".join(str(v) for v in shown) if isinstance(shown, list) else str(shown)
+        return f"{self.title or f'field {self.id}'}: {text}"
+
+
+class Satisfaction(BaseModel):
+    score: str = Field(description="good, bad, offered or unoffered")
+    comment: str | None = Field(None, description="What the requester wrote with the rating")
+
+
+class TicketMetrics(BaseModel):
+    """Ticket Metrics (calendar minutes), as of the last sync."""
+
+    first_reply_time_minutes: int | None = None
+    full_resolution_time_minutes: int | None = None
+    replies: int | None = Field(None, description="Public agent replies")
+    solved_at: datetime | None = None
 
 
 class TicketDetail(TicketSummary):
@@ -131,8 +159,12 @@ class TicketDetail(TicketSummary):
     requester_email: str | None = None
     channel: str | None = Field(None, description="How the ticket came in (via.channel)")
     due_at: datetime | None = None
+    brand: Ref | None = None
+    form: Ref | None = Field(None, description="The ticket form")
+    custom_status: Ref | None = Field(None, description="The custom ticket status (agent label)")
     custom_fields: list[CustomField] = Field(default_factory=list)
-    satisfaction: str | None = Field(None, description="Satisfaction rating score, if any")
+    satisfaction: Satisfaction | None = Field(None, description="Satisfaction rating, if any")
+    metrics: TicketMetrics | None = Field(None, description="Reply and resolution times, when synced")
 
 
 class ConversationPage(BaseModel):
@@ -160,8 +192,20 @@ class TicketResult(BaseModel):
         ]
         if t.tags:
             lines.append("Tags: " + ", ".join(t.tags))
+        context = [
+            f"{label}: {ref.name or ref.id}"
+            for label, ref in (("Brand", t.brand), ("form", t.form), ("custom status", t.custom_status))
+            if ref is not None
+        ]
+        if context:
+            lines.append("; ".join(context))
         if t.custom_fields:
-            lines.append("Custom fields: " + ", ".join(f"{f.id}={f.value}" for f in t.custom_fields))
+            lines.append("Custom fields: " + "; ".join(f.show() for f in t.custom_fields))
+        if t.satisfaction:
+            said = f' — "{t.satisfaction.comment}"' if t.satisfaction.comment else ""
+            lines.append(f"Satisfaction: {t.satisfaction.score}{said}")
+        if t.metrics:
+            lines.append(_metrics_line(t.metrics))
         if t.web_url:
             lines.append(t.web_url)
         page = self.conversation
@@ -335,6 +379,27 @@ class SyncStatusResult(BaseModel):
         if not self.connections:
             return "No account has been synced into this copy yet."
         return "\n".join(c.line(self.generated_at) for c in self.connections)
+
+
+def _metrics_line(m: TicketMetrics) -> str:
+    parts = [
+        f"first reply {_minutes(m.first_reply_time_minutes)}",
+        f"full resolution {_minutes(m.full_resolution_time_minutes)}",
+    ]
+    if m.replies is not None:
+        parts.append(f"{m.replies} repl{'y' if m.replies == 1 else 'ies'}")
+    if m.solved_at:
+        parts.append(f"solved {_when(m.solved_at)}")
+    return "Metrics: " + ", ".join(parts)
+
+
+def _minutes(value: int | None) -> str:
+    if value is None:
+        return "-"
+    hours, minutes = divmod(value, 60)
+    days, hours = divmod(hours, 24)
+    shown = " ".join(f"{n}{u}" for n, u in ((days, "d"), (hours, "h")) if n)
+    return f"{shown} {minutes}m".strip() if shown else f"{minutes}m"
 
 
 def _ref(ref: Ref | None) -> str:

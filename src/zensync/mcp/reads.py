@@ -39,12 +39,14 @@ from zensync.mcp.models import (
     OrganizationResult,
     Ref,
     RunInfo,
+    Satisfaction,
     SearchHit,
     SearchResult,
     StreamPosition,
     SyncStatusResult,
     TicketDetail,
     TicketList,
+    TicketMetrics,
     TicketResult,
     TicketSummary,
     UserRecord,
@@ -322,7 +324,15 @@ class Reader:
         requester_email = None
         if data.get("requester_id") is not None:
             requester_email = db.user_email(scope.connection_id, data["requester_id"])
-        rating = data.get("satisfaction_rating") or {}
+        raw_rating = data.get("satisfaction_rating")
+        rating: dict[str, Any] = raw_rating if isinstance(raw_rating, dict) else {}
+        score = data.get("satisfaction_score") or rating.get("score")
+        metrics = TicketMetrics(
+            first_reply_time_minutes=data.get("first_reply_time_minutes"),
+            full_resolution_time_minutes=data.get("full_resolution_time_minutes"),
+            replies=data.get("replies"),
+            solved_at=data.get("solved_at"),
+        )
         return TicketDetail(
             id=int(data["id"]),
             subject=data.get("subject") or t.name,
@@ -341,12 +351,16 @@ class Reader:
             requester_email=requester_email,
             channel=(data.get("via") or {}).get("channel"),
             due_at=data.get("due_at"),
-            custom_fields=[
-                CustomField(id=int(f["id"]), value=f.get("value"))
-                for f in data.get("custom_fields") or []
-                if isinstance(f, dict) and f.get("id") is not None and f.get("value") not in (None, "", [])
-            ],
-            satisfaction=rating.get("score") if isinstance(rating, dict) else None,
+            brand=_ref(data.get("brand_id"), data.get("brand_name")),
+            form=_ref(data.get("ticket_form_id"), data.get("ticket_form_name")),
+            custom_status=_ref(data.get("custom_status_id"), data.get("custom_status_name")),
+            custom_fields=_custom_fields(data),
+            satisfaction=Satisfaction(
+                score=str(score), comment=data.get("satisfaction_comment") or rating.get("comment") or None
+            )
+            if score
+            else None,
+            metrics=metrics if metrics.model_dump(exclude_none=True) else None,
         )
 
     def _attachments(
@@ -695,6 +709,27 @@ def _shared_fields(record: Mapping[str, Any], hide: bool) -> dict[str, Any]:
         "updated_at": record.get("updated_at"),
         "web_url": record.get("web_url"),
     }
+
+
+def _custom_fields(data: Mapping[str, Any]) -> list[CustomField]:
+    """The ticket's set custom fields with their titles (``custom_field_values``, which the sync
+    resolves from Ticket Fields); a ticket stored without them shows its bare ``custom_fields``."""
+    described = [f for f in data.get("custom_field_values") or [] if isinstance(f, dict)]
+    raw = described or [f for f in data.get("custom_fields") or [] if isinstance(f, dict)]
+    out: list[CustomField] = []
+    for f in raw:
+        if not isinstance(f.get("id"), int) or f.get("value") in (None, "", []):
+            continue
+        title = f.get("title")
+        out.append(
+            CustomField(
+                id=f["id"],
+                title=str(title) if title else None,
+                value=f["value"],
+                display_value=f.get("display_value", f["value"]),
+            )
+        )
+    return out
 
 
 def _comment_body(data: Mapping[str, Any] | None) -> str:
