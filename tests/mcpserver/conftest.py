@@ -240,6 +240,21 @@ class Checked:
         structured["_text"] = text
         return structured
 
+    @staticmethod
+    def decode(cursor: str) -> dict[str, Any]:
+        """A cursor's fields (the server's cursors are URL-safe base64 of JSON)."""
+        import base64
+
+        decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return decoded
+
+    @staticmethod
+    def cursor(fields: dict[str, Any]) -> str:
+        """A cursor holding ``fields``, in the server's encoding."""
+        import base64
+
+        return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
+
     async def error(self, name: str, **arguments: Any) -> str:
         result = await self.client.call_tool(name, arguments)
         assert result.is_error, f"{name}({arguments}) should have failed"
@@ -420,6 +435,29 @@ async def check_errors(client: Any) -> None:
     assert "cursor" in await tools.error("list_tickets", cursor="not-a-cursor")
     assert "cursor" in await tools.error("get_ticket", ticket_id=1, cursor="eyJrIjoibm8ifQ")
     assert "No account 'elsewhere'" in await tools.error("sync_status", connection="elsewhere")
+    # Ids beyond Zendesk's 64-bit range, and cursors that decode but hold wrong fields.
+    too_big = 2**63
+    assert "less than or equal to 9223372036854775807" in await tools.error("get_ticket", ticket_id=too_big)
+    assert "less than or equal to 9223372036854775807" in await tools.error("get_user", user_id=too_big)
+    huge_org = await tools.error("get_organization", organization_id=too_big)
+    assert "less than or equal to 9223372036854775807" in huge_org
+    assert "greater than or equal to 1" in await tools.error("list_tickets", requester_id=0)
+    assert "organization_id" in await tools.error("search", query="x", organization_id=too_big)
+    some = (await tools.call("list_tickets", limit=1))["tickets"][0]["id"]
+    account = (await tools.call("sync_status"))["connections"][0]["id"]
+    for fields in (
+        {"n": "x", "i": 1},
+        {"n": 1},
+        {"n": 1, "a": "soon", "i": 1},
+        {"n": 1, "i": too_big},
+    ):
+        forged = tools.cursor({"k": "get_ticket", "c": account, "t": some, **fields})
+        assert "cursor is damaged" in await tools.error("get_ticket", ticket_id=some, cursor=forged)
+    page = await tools.call("list_tickets", limit=1)
+    real = tools.decode(page["next_cursor"])
+    for bad in ({"i": -1}, {"i": [1]}, {"u": 12}, {"u": "2026-01-01T00:00:00"}):
+        forged = tools.cursor({**real, **bad})
+        assert "cursor is damaged" in await tools.error("list_tickets", limit=1, cursor=forged)
     assert "'organization'" in await tools.error("search", query="x", types=["macro"])
     assert "apply to tickets" in await tools.error("search", query="x", types=["user"], status=["open"])
     page = await tools.call("list_tickets", limit=1)
@@ -431,6 +469,8 @@ async def check_errors(client: Any) -> None:
         await client.read_resource("zendesk://tickets/424242")
     with pytest.raises(MCPError, match="not a ticket id"):
         await client.read_resource("zendesk://tickets/abc")
+    with pytest.raises(MCPError, match="ticket_id=9223372036854775808 is not an id"):
+        await client.read_resource(f"zendesk://tickets/{2**63}")
     # Still serving.
     assert (await tools.call("sync_status"))["connections"]
 

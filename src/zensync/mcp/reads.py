@@ -58,11 +58,12 @@ from zensync.store.reads import Snapshot, TicketFilters, has_vectors, snapshot
 from zensync.store.reads import utc as _utc
 from zensync.store.rows import entity_from_data
 
-__all__ = ["NotFound", "ReadError", "Reader", "TicketFilters", "decode_cursor", "encode_cursor"]
+__all__ = ["MAX_ID", "NotFound", "ReadError", "Reader", "TicketFilters", "decode_cursor", "encode_cursor"]
 
 SEARCH_TYPES = ("ticket", "comment", "attachment", "user", "organization")
 DEFAULT_SEARCH_TYPES = ("ticket", "comment", "attachment")
 TICKET_LINKED = frozenset({"ticket", "comment", "attachment"})
+MAX_ID = 2**63 - 1  # Zendesk ids are 64-bit integers (support-oas.yaml: format int64)
 _WORD_RE = re.compile(r"\w", re.UNICODE)
 
 
@@ -103,6 +104,56 @@ def decode_cursor(cursor: str, kind: str) -> dict[str, Any]:
             "previous result unchanged, or leave cursor out to start from the beginning."
         )
     return data
+
+
+def _bad_cursor(kind: str) -> ReadError:
+    return ReadError(
+        f"That cursor is damaged: pass the next_cursor of the previous {kind} result unchanged, "
+        "or leave cursor out to start from the beginning."
+    )
+
+
+def cursor_int(data: Mapping[str, Any], key: str, kind: str) -> int:
+    """A whole number of a cursor this server made (a count or a 64-bit id)."""
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        raise _bad_cursor(kind)
+    return value
+
+
+def cursor_time(data: Mapping[str, Any], key: str, kind: str) -> datetime | None:
+    """A timestamp of a cursor this server made (ISO 8601), or None when it holds none."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _bad_cursor(kind)
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        raise _bad_cursor(kind) from None
+    if stamp.tzinfo is None:
+        raise _bad_cursor(kind)
+    return stamp
+
+
+def check_ids(**ids: int | None) -> None:
+    """ReadError unless each id given can be a Zendesk id (a positive 64-bit integer)."""
+    for name, value in ids.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+            raise ReadError(
+                f"{name}={value!r} is not an id: Zendesk ids are whole numbers from 1 to {MAX_ID}."
+            )
+
+
+def check_filter_ids(filters: TicketFilters) -> None:
+    check_ids(
+        requester_id=filters.requester_id,
+        organization_id=filters.organization_id,
+        assignee_id=filters.assignee_id,
+    )
 
 
 # ------------------------------------------------------------------------------------- reader
@@ -190,6 +241,7 @@ class Reader:
         cursor: str | None = None,
         connection: str | None = None,
     ) -> TicketList:
+        check_filter_ids(filters)
         with snapshot(self.store) as db:
             scope = self._scope(db, connection)
             after: tuple[datetime | None, int] | None = None
@@ -202,8 +254,8 @@ class Reader:
                     )
                 # no "u": inside the trailing tickets without updated_at
                 after = (
-                    datetime.fromisoformat(str(data["u"])) if data.get("u") is not None else None,
-                    int(data["i"]),
+                    cursor_time(data, "u", "list_tickets"),
+                    cursor_int(data, "i", "list_tickets"),
                 )
             total, rows = db.tickets_newest_first(scope.connection_id, filters, limit=limit + 1, after=after)
         found = [self._summary(r) for r in rows[:limit]]
@@ -230,6 +282,7 @@ class Reader:
         max_chars: int = 20_000,
         connection: str | None = None,
     ) -> TicketResult:
+        check_ids(ticket_id=ticket_id)
         with snapshot(self.store) as db:
             scope = self._scope(db, connection)
             entity = self._stored(
@@ -251,8 +304,8 @@ class Reader:
                         f"That cursor belongs to another ticket (#{data.get('t')}); pass it with that "
                         "ticket_id, or leave cursor out to start this ticket's conversation."
                     )
-                position = int(data["n"])
-                after = (datetime.fromisoformat(str(data["a"])) if data.get("a") else None, int(data["i"]))
+                position = cursor_int(data, "n", "get_ticket")
+                after = (cursor_time(data, "a", "get_ticket"), cursor_int(data, "i", "get_ticket"))
             total, rows = db.comments_of(
                 scope.connection_id,
                 ticket_id,
@@ -386,6 +439,7 @@ class Reader:
         return out
 
     def get_user(self, user_id: int, *, recent: int = 10, connection: str | None = None) -> UserResult:
+        check_ids(user_id=user_id)
         with snapshot(self.store) as db:
             scope = self._scope(db, connection)
             u = self._stored(
@@ -426,6 +480,7 @@ class Reader:
     def get_organization(
         self, organization_id: int, *, recent: int = 10, connection: str | None = None
     ) -> OrganizationResult:
+        check_ids(organization_id=organization_id)
         with snapshot(self.store) as db:
             scope = self._scope(db, connection)
             o = self._stored(
@@ -513,6 +568,7 @@ class Reader:
         ranking by meaning would be shaped by internal notes even with their text left out.
         """
         filters = filters or TicketFilters()
+        check_filter_ids(filters)
         if mode not in ("auto", "keyword", "hybrid", "semantic"):
             raise ReadError(f"Unknown mode {mode!r}; choose among auto, keyword, hybrid, semantic.")
         chosen = tuple(dict.fromkeys(types)) if types else DEFAULT_SEARCH_TYPES

@@ -35,7 +35,7 @@ from zensync.mcp.models import (
     TicketStatus,
     UserResult,
 )
-from zensync.mcp.reads import Reader, ReadError, TicketFilters
+from zensync.mcp.reads import MAX_ID, Reader, ReadError, TicketFilters
 from zensync.store import Store
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,13 @@ MAX_RECENT = 50
 MAX_PAGE_COMMENTS = 200
 MAX_PAGE_CHARS = 200_000
 
+
+def _id(description: str) -> Any:
+    """An id parameter: a positive 64-bit integer, as Zendesk's ids (support-oas.yaml: ``format:
+    int64``); a larger number cannot name a record, and the database could not compare it."""
+    return Field(ge=1, le=MAX_ID, description=description)
+
+
 Connection = Annotated[
     str | None,
     Field(
@@ -68,8 +75,8 @@ Statuses = Annotated[
     list[TicketStatus] | None,
     Field(description="Only tickets with one of these statuses"),
 ]
-RequesterId = Annotated[int | None, Field(description="Only tickets this user requested")]
-OrganizationId = Annotated[int | None, Field(description="Only this organization's tickets")]
+RequesterId = Annotated[int | None, _id("Only tickets this user requested")]
+OrganizationId = Annotated[int | None, _id("Only this organization's tickets")]
 Recent = Annotated[int, Field(ge=0, le=MAX_RECENT, description="How many recent tickets to include")]
 
 
@@ -161,7 +168,7 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
 
     @server.tool(annotations=READ_ONLY, title="Get a ticket and its conversation")
     def get_ticket(
-        ticket_id: Annotated[int, Field(description="The Zendesk ticket id (the number after #)")],
+        ticket_id: Annotated[int, _id("The Zendesk ticket id (the number after #)")],
         cursor: Annotated[
             str | None, Field(description="next_cursor of the previous call, for the following comments")
         ] = None,
@@ -194,7 +201,7 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
 
     @server.tool(annotations=READ_ONLY, title="Get a user")
     def get_user(
-        user_id: Annotated[int, Field(description="The Zendesk user id")],
+        user_id: Annotated[int, _id("The Zendesk user id")],
         recent: Recent = 10,
         connection: Connection = None,
     ) -> Annotated[CallToolResult, UserResult]:
@@ -204,7 +211,7 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
 
     @server.tool(annotations=READ_ONLY, title="Get an organization")
     def get_organization(
-        organization_id: Annotated[int, Field(description="The Zendesk organization id")],
+        organization_id: Annotated[int, _id("The Zendesk organization id")],
         recent: Recent = 10,
         connection: Connection = None,
     ) -> Annotated[CallToolResult, OrganizationResult]:
@@ -216,7 +223,7 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
         status: Statuses = None,
         requester_id: RequesterId = None,
         organization_id: OrganizationId = None,
-        assignee_id: Annotated[int | None, Field(description="Only tickets assigned to this agent")] = None,
+        assignee_id: Annotated[int | None, _id("Only tickets assigned to this agent")] = None,
         tag: Annotated[str | None, Field(description="Only tickets with this tag", min_length=1)] = None,
         updated_since: Annotated[
             datetime | None, Field(description="Only tickets updated at or after this time (ISO 8601)")
