@@ -458,6 +458,12 @@ async def check_errors(client: Any) -> None:
     for bad in ({"i": -1}, {"i": [1]}, {"u": 12}, {"u": "2026-01-01T00:00:00"}):
         forged = tools.cursor({**real, **bad})
         assert "cursor is damaged" in await tools.error("list_tickets", limit=1, cursor=forged)
+    # Text inputs have bounds.
+    assert "at most 1000 characters" in await tools.error("search", query="refund " * 200)
+    assert "at most 200 characters" in await tools.error("list_tickets", tag="x" * 201)
+    assert "at most 1000 characters" in await tools.error("list_tickets", cursor="e" * 5000)
+    assert "at most 200 characters" in await tools.error("sync_status", connection="c" * 201)
+    assert "at most 6 items" in await tools.error("list_tickets", status=["open"] * 7)
     assert "'organization'" in await tools.error("search", query="x", types=["macro"])
     assert "apply to tickets" in await tools.error("search", query="x", types=["user"], status=["open"])
     page = await tools.call("list_tickets", limit=1)

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from zensync import __version__
 from zensync.mcp.models import (
+    TICKET_STATUSES,
     OrganizationResult,
     SearchResult,
     SearchType,
@@ -56,6 +57,11 @@ MAX_LIST_LIMIT = 100
 MAX_RECENT = 50
 MAX_PAGE_COMMENTS = 200
 MAX_PAGE_CHARS = 200_000
+# Bounds on what an agent types, so one call cannot make the server parse megabytes.
+MAX_QUERY_CHARS = 1_000
+MAX_TAG_CHARS = 200
+MAX_CURSOR_CHARS = 1_000  # the server's own cursors are a few hundred characters
+MAX_CONNECTION_CHARS = 200  # as the service's connection ids
 
 
 def _id(description: str) -> Any:
@@ -67,13 +73,19 @@ def _id(description: str) -> Any:
 Connection = Annotated[
     str | None,
     Field(
+        min_length=1,
+        max_length=MAX_CONNECTION_CHARS,
         description="Which synced account to read (its connection id); "
-        "needed only when the copy holds several"
+        "needed only when the copy holds several",
     ),
 ]
 Statuses = Annotated[
     list[TicketStatus] | None,
-    Field(description="Only tickets with one of these statuses"),
+    Field(max_length=len(TICKET_STATUSES), description="Only tickets with one of these statuses"),
+]
+Cursor = Annotated[
+    str | None,
+    Field(max_length=MAX_CURSOR_CHARS, description="next_cursor of the previous call, unchanged"),
 ]
 RequesterId = Annotated[int | None, _id("Only tickets this user requested")]
 OrganizationId = Annotated[int | None, _id("Only this organization's tickets")]
@@ -116,10 +128,17 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
 
     @server.tool(annotations=READ_ONLY, title="Search tickets")
     def search(
-        query: Annotated[str, Field(description='Words to find; "quoted phrase", -exclude and or work')],
+        query: Annotated[
+            str,
+            Field(
+                max_length=MAX_QUERY_CHARS,
+                description='Words to find; "quoted phrase", -exclude and or work',
+            ),
+        ],
         types: Annotated[
             list[SearchType] | None,
             Field(
+                max_length=5,
                 description="What to search; default ticket, comment and attachment (hits grouped by ticket)"
             ),
         ] = None,
@@ -169,9 +188,7 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
     @server.tool(annotations=READ_ONLY, title="Get a ticket and its conversation")
     def get_ticket(
         ticket_id: Annotated[int, _id("The Zendesk ticket id (the number after #)")],
-        cursor: Annotated[
-            str | None, Field(description="next_cursor of the previous call, for the following comments")
-        ] = None,
+        cursor: Cursor = None,
         max_comments: Annotated[
             int, Field(ge=1, le=MAX_PAGE_COMMENTS, description="Most comments on this page")
         ] = 50,
@@ -224,12 +241,15 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
         requester_id: RequesterId = None,
         organization_id: OrganizationId = None,
         assignee_id: Annotated[int | None, _id("Only tickets assigned to this agent")] = None,
-        tag: Annotated[str | None, Field(description="Only tickets with this tag", min_length=1)] = None,
+        tag: Annotated[
+            str | None,
+            Field(description="Only tickets with this tag", min_length=1, max_length=MAX_TAG_CHARS),
+        ] = None,
         updated_since: Annotated[
             datetime | None, Field(description="Only tickets updated at or after this time (ISO 8601)")
         ] = None,
         limit: Annotated[int, Field(ge=1, le=MAX_LIST_LIMIT, description="Tickets per page")] = 25,
-        cursor: Annotated[str | None, Field(description="next_cursor of the previous call")] = None,
+        cursor: Cursor = None,
         connection: Connection = None,
     ) -> Annotated[CallToolResult, TicketList]:
         """Tickets matching the filters, most recently updated first, in pages (follow next_cursor)."""
