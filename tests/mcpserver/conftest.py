@@ -380,10 +380,15 @@ async def check_against_truth(client: Any, truth: Truth) -> None:
 
     # The ticket resource: the same conversation as text.
     templates = await client.list_resource_templates()
-    assert [t.uri_template for t in templates.resource_templates] == ["zendesk://tickets/{ticket_id}"]
+    assert sorted(t.uri_template for t in templates.resource_templates) == [
+        "zendesk://tickets/{ticket_id}",
+        "zendesk://{connection}/tickets/{ticket_id}",
+    ]
     resource = await client.read_resource(f"zendesk://tickets/{busy['id']}")
     text = resource.contents[0].text
     assert busy["subject"] in text and f"of {len(expected)}" in text
+    named = await client.read_resource(f"zendesk://{account['id']}/tickets/{busy['id']}")
+    assert named.contents[0].text == text
 
 
 def check_ticket_context(result: dict[str, Any], expected: dict[str, Any], truth: Truth) -> None:
@@ -475,6 +480,10 @@ async def check_errors(client: Any) -> None:
         await client.read_resource("zendesk://tickets/424242")
     with pytest.raises(MCPError, match="not a ticket id"):
         await client.read_resource("zendesk://tickets/abc")
+    with pytest.raises(MCPError, match="No account 'elsewhere'"):
+        await client.read_resource("zendesk://elsewhere/tickets/1")
+    with pytest.raises(MCPError, match="at most 200 characters"):
+        await client.read_resource(f"zendesk://{'c' * 201}/tickets/1")
     with pytest.raises(MCPError, match="ticket_id=9223372036854775808 is not an id"):
         await client.read_resource(f"zendesk://tickets/{2**63}")
     # Still serving.

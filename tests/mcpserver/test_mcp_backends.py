@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from mcp.client.client import Client
+from mcp.shared.exceptions import MCPError
 
 from zensync.entities import SourcePage, ZendeskCommentEntity, ZendeskOrganizationEntity, ZendeskTicketEntity
 from zensync.mcp import create_server
@@ -213,8 +214,51 @@ async def test_a_copy_of_several_accounts_reads_the_one_named(store: Store) -> N
             ("acme", "https://acme.zendesk.com/agent"),
             ("globex", "https://globex.zendesk.com/agent"),
         ]
+        with pytest.raises(MCPError, match="several accounts"):
+            await client.read_resource("zendesk://tickets/5")
+        for account in ("acme", "globex"):
+            resource = await client.read_resource(f"zendesk://{account}/tickets/5")
+            assert f"Printer on fire at {account}" in resource.contents[0].text
     async with Client(create_server(store, connection="acme")) as client:
         default = await client.call_tool("search", {"query": "printer"})
         assert [h["web_url"] for h in default.structured_content["hits"]] == [
             "https://acme.zendesk.com/agent/tickets/5"
         ]
+        resource = await client.read_resource("zendesk://tickets/5")
+        assert "Printer on fire at acme" in resource.contents[0].text
+
+
+async def test_the_ticket_resource_reads_a_long_conversation_within_the_size_budget(store: Store) -> None:
+    """Zendesk allows 5,000 comments on a ticket: the resource shows them all while they fit
+    the largest page a tool gives (200,000 characters), and past it says how to read on."""
+    short, wordy = _ticket(7, 360000000001, "open"), _ticket(8, 360000000001, "open")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    entities: list[Any] = [short, wordy]
+    for n in range(1, 1201):
+        entities.append(_comment(100_000 + n, short, start + timedelta(minutes=n)))
+    for n in range(1, 301):  # 300 comments of 1,000 characters: 300,000 in all
+        entities.append(
+            ZendeskCommentEntity.from_api(
+                {
+                    "id": 200_000 + n,
+                    "body": f"{n:04d} " + "x" * 995,
+                    "public": True,
+                    "created_at": (start + timedelta(minutes=n)).isoformat(),
+                },
+                ticket=wordy.breadcrumb(),
+                ticket_id=wordy.id,
+            )
+        )
+    store.apply_page("acme", SourcePage(stream="tickets", entities=entities), None)
+    async with Client(create_server(store)) as client:
+        text = (await client.read_resource("zendesk://tickets/7")).contents[0].text
+        assert "comments 1–1200 of 1200" in text and "reply 101200" in text and "More comments" not in text
+        text = (await client.read_resource("zendesk://acme/tickets/8")).contents[0].text
+        assert "comments 1–200 of 300" in text and "\n0200 " in text and "0201 " not in text
+        cursor = text.split("cursor=")[1].split("'")[1]
+        rest = await client.call_tool(
+            "get_ticket", {"ticket_id": 8, "cursor": cursor, "max_comments": 200, "max_chars": 200_000}
+        )
+        page = rest.structured_content["conversation"]
+        assert [c["position"] for c in page["comments"]] == list(range(201, 301))
+        assert page["next_cursor"] is None

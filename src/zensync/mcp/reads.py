@@ -306,14 +306,7 @@ class Reader:
                     )
                 position = cursor_int(data, "n", "get_ticket")
                 after = (cursor_time(data, "a", "get_ticket"), cursor_int(data, "i", "get_ticket"))
-            total, rows = db.comments_of(
-                scope.connection_id,
-                ticket_id,
-                public_only=scope.public_only,
-                limit=max_comments + 1,
-                after=after,
-            )
-            page, more = self._fit(rows, max_comments, max_chars)
+            total, page, more = self._page(db, scope, ticket_id, after, max_comments, max_chars)
             authors = db.authors(scope.connection_id, {r.author_id for r in page if r.author_id is not None})
             files = self._attachments(db, scope, [int(r.id) for r in page])
         out: list[CommentOut] = []
@@ -359,18 +352,38 @@ class Reader:
         )
 
     @staticmethod
-    def _fit(rows: Sequence[Any], max_comments: int, max_chars: int) -> tuple[list[Any], bool]:
-        """The comments that fit the page: at most ``max_comments`` and about ``max_chars``
-        characters of body (always at least one, cut if it alone is longer)."""
+    def _page(
+        db: Snapshot,
+        scope: Scope,
+        ticket_id: int,
+        after: tuple[datetime | None, int] | None,
+        max_comments: int,
+        max_chars: int,
+    ) -> tuple[int, list[Any], bool]:
+        """How many comments the ticket shows, those after ``after`` that fit the page (at most
+        ``max_comments`` and about ``max_chars`` characters of body; always at least one, cut if
+        it alone is longer), and whether more follow. Comments are read ``COMMENT_CHUNK`` at a
+        time, so a long page (the resource's) never loads far more rows than it shows."""
         page: list[Any] = []
         used = 0
-        for r in rows[:max_comments]:
-            size = len(_comment_body(r.data))
-            if page and used + size > max_chars:
-                return page, True
-            page.append(r)
-            used += size
-        return page, len(rows) > len(page)
+        total: int | None = None
+        while True:
+            want = min(COMMENT_CHUNK, max_comments - len(page))
+            count, rows = db.comments_of(
+                scope.connection_id, ticket_id, public_only=scope.public_only, limit=want + 1, after=after
+            )
+            total = count if total is None else total
+            for r in rows[:want]:
+                size = len(_comment_body(r.data))
+                if page and used + size > max_chars:
+                    return total, page, True
+                page.append(r)
+                used += size
+            if len(rows) <= want:
+                return total, page, False
+            if len(page) >= max_comments:
+                return total, page, True
+            after = (page[-1].created_at, int(page[-1].id))
 
     def _ticket_detail(self, db: Snapshot, scope: Scope, t: ZendeskEntity) -> TicketDetail:
         data = t.model_dump(mode="json")
@@ -738,14 +751,21 @@ class Reader:
         )
 
     def ticket_markdown(self, ticket_id: int, *, connection: str | None = None) -> str:
-        """A ticket and its conversation as text, for the ``zendesk://tickets/{id}`` resource."""
+        """A ticket and its conversation as text, for the ticket resources: every comment
+        (Zendesk keeps at most 5,000 per ticket) up to the largest page a tool gives,
+        ``RESOURCE_MAX_CHARS`` of comment text; past it, the text ends with the cursor for
+        ``get_ticket`` to read on."""
         result = self.get_ticket(
-            ticket_id, max_comments=500, max_chars=RESOURCE_MAX_CHARS, connection=connection
+            ticket_id, max_comments=MAX_TICKET_COMMENTS, max_chars=RESOURCE_MAX_CHARS, connection=connection
         )
         return result.text()
 
 
-RESOURCE_MAX_CHARS = 200_000
+# A ticket holds at most 5,000 comments (api-reference.md, "Ticket Comments", "Creating ticket
+# comments").
+MAX_TICKET_COMMENTS = 5_000
+RESOURCE_MAX_CHARS = 200_000  # as get_ticket's largest max_chars
+COMMENT_CHUNK = 200  # comment rows read per query
 
 
 def _ref(object_id: Any, name: Any) -> Ref | None:

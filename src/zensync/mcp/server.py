@@ -271,24 +271,44 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
         where each export stream stands, and how many records are stored."""
         return _answer(lambda: reader.sync_status(connection=connection))
 
-    @server.resource(
-        "zendesk://tickets/{ticket_id}",
-        name="ticket",
-        title="Zendesk ticket",
-        description="A ticket and its whole conversation as text (internal notes hidden when public-only)",
-        mime_type="text/markdown",
-    )
-    def ticket_resource(ticket_id: str) -> str:
+    def ticket_text(ticket_id: str, connection: str | None) -> str:
         try:
             number = int(ticket_id)
         except ValueError:
             raise ResourceNotFoundError(
-                f"{ticket_id!r} is not a ticket id: use zendesk://tickets/123 with the ticket's number."
+                f"{ticket_id!r} is not a ticket id: use zendesk://tickets/123 (or "
+                "zendesk://CONNECTION/tickets/123) with the ticket's number."
             ) from None
+        if connection is not None and len(connection) > MAX_CONNECTION_CHARS:
+            raise ResourceNotFoundError(
+                f"A connection id has at most {MAX_CONNECTION_CHARS} characters; sync_status lists them."
+            )
         try:
-            return reader.ticket_markdown(number)
+            return reader.ticket_markdown(number, connection=connection)
         except ReadError as exc:  # NotFound, or an account to name
             raise ResourceNotFoundError(str(exc)) from exc
+
+    @server.resource(
+        "zendesk://tickets/{ticket_id}",
+        name="ticket",
+        title="Zendesk ticket",
+        description="A ticket and its whole conversation as text (internal notes hidden when public-only); "
+        "when the copy holds several accounts, use zendesk://{connection}/tickets/{ticket_id}",
+        mime_type="text/markdown",
+    )
+    def ticket_resource(ticket_id: str) -> str:
+        return ticket_text(ticket_id, None)
+
+    @server.resource(
+        "zendesk://{connection}/tickets/{ticket_id}",
+        name="account_ticket",
+        title="Zendesk ticket of one synced account",
+        description="A ticket of the account with this connection id and its whole conversation as text "
+        "(internal notes hidden when public-only)",
+        mime_type="text/markdown",
+    )
+    def account_ticket_resource(connection: str, ticket_id: str) -> str:
+        return ticket_text(ticket_id, connection)
 
     return server
 
