@@ -523,6 +523,7 @@ class Kit:
     """The helpers above for the test modules (importlib mode keeps them from importing this file)."""
 
     marker = MARKER
+    all_search_types = ALL_SEARCH_TYPES
     command = staticmethod(zensync_command)
     env = staticmethod(clean_env)
     as_json = staticmethod(as_json)
