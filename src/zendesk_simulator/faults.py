@@ -15,7 +15,9 @@ Kinds (``config.fault_kinds``):
 - ``503``: plain text with ``Retry-After: 1``.
 - ``429``: a short burst of 429s (this request and up to two following ones by sequence
   number), plain text with ``Retry-After: 1``, as when the account-wide spike ceiling trips.
-- ``slow``: the right answer after ``config.slow_seconds``.
+- ``slow``: the right answer after ``config.slow_seconds``. The request is counted against
+  the rate limits when it arrives, so its rate-limit headers are as old as the delay, as a
+  slow answer's are at any server that meters at its door.
 - ``drop``: the connection is closed without any response.
 - ``truncate``: the full ``Content-Length`` is announced but only half of the body is sent
   before the connection closes.
@@ -204,8 +206,13 @@ class FaultMiddleware:
             return
         self.stats.record_fault()
         if kind == "slow":
-            await asyncio.sleep(self.config.slow_seconds)
-            await self.app(scope, receive, send)
+
+            async def send_late(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    await asyncio.sleep(self.config.slow_seconds)
+                await send(message)
+
+            await self.app(scope, receive, send_late)
             return
         if kind == "truncate" and method not in ("GET", "HEAD"):
             kind = "drop"

@@ -300,6 +300,37 @@ async def test_pacing_keeps_429s_rare_on_a_team_plan_burst() -> None:
     )
 
 
+async def test_a_paced_burst_with_late_answers_gets_no_429() -> None:
+    """Twelve workers send 200 requests one after another against a 40-a-"minute" plan whose
+    minute lasts 5 seconds, while a fifth of the answers come 2.5 s late carrying the rate-limit
+    numbers of when they were counted (the simulator's ``slow`` fault). A worker whose late
+    answer arrives sends its next request at once: the pacer must place that answer in the
+    window it was counted in, and not take its old ``remaining`` for a new window's budget.
+
+    (Reading each answer's reset as "read + reset" did: a late answer from early in a window
+    looked like a new window with most of its budget left, and the requests that followed it
+    were refused.) Counts only: however slowly a loaded machine delivers the answers, each is
+    still placed in its own window.
+    """
+    flags = {"plan_limit_override": 40, "minute_seconds": 5, "fault_rate": 0.2, "fault_kinds": "slow"}
+    with running_simulator(tickets=5, slow_seconds=2.5, **flags) as sim:
+        auth = ApiTokenAuth(sim.admin_email, sim.api_token)
+        answered: list[str] = []
+        async with ZendeskClient(config_for(sim), auth) as client:
+
+            async def worker(count: int) -> None:
+                for _ in range(count):
+                    answered.append((await client.get_json("/api/v2/users/me.json"))["user"]["email"])
+
+            await asyncio.gather(*(worker(17 if i < 8 else 16) for i in range(12)))
+            stats = client.stats
+        served = sim.stats()
+    assert answered == [sim.admin_email] * 200
+    assert served["faults"] >= 15, "too few late answers to test anything"
+    assert (stats.rate_limited, served["rate_limited"]) == (0, 0)
+    assert served["buckets"]["account"] == 200 == stats.requests_by_bucket["account"]
+
+
 async def test_faults_are_retried_until_every_request_succeeds(tmp_path: Path) -> None:
     with running_simulator(tickets=20, seed=5, fault_rate=0.2, minute_seconds=2) as sim:
         upload_content = secrets.token_bytes(20_000)

@@ -19,6 +19,17 @@ limit from one request before letting a burst through, and after a window resets
 probe request refresh the numbers before the rest follow. A 429 still happens when something
 else spends the same account budget; its ``Retry-After`` blocks the exhausted bucket for
 everyone (:meth:`Pacer.penalize`).
+
+Which window a response speaks of is decided from when its request was sent and when its
+answer was read, not from when it was read alone: Zendesk counts a request when it arrives
+and reports ``remaining`` and the seconds to the reset (whole seconds) as of then, so a slow
+answer (a large export page, a busy event loop) carries numbers that are seconds old. Each
+answer bounds the end of its window to ``[sent + reset - 1, read + reset]``; answers whose
+bounds overlap speak of one window (the lowest ``remaining`` wins, the bounds narrow), one
+whose earliest end is after the current window's latest end is from a newer window, and one
+whose latest end is before the current window's earliest end is from an older one. Reading
+the reset as "read + reset" alone made an old answer, read late, look like a new window and
+hand back budget that was already spent.
 """
 
 from __future__ import annotations
@@ -153,6 +164,7 @@ class Reservation:
     buckets: tuple[str, ...]
     probes: frozenset[str]
     waited: float
+    sent_at: float | None = None  # when it was let through (the pacer's clock)
 
 
 @dataclass
@@ -160,13 +172,15 @@ class BucketState:
     """What is known about one bucket. Times are ``time.monotonic()`` seconds.
 
     ``limit`` / ``remaining`` are Zendesk's last word (``remaining`` lowered by requests sent
-    since); ``reset_at`` is when the window is expected to reset (``resets_in`` from now).
+    since); ``reset_at`` is the latest time the window can reset (so waiting until then is
+    always enough) and ``reset_after`` the earliest, both from the answers' reset seconds.
     """
 
     name: str
     limit: int | None = None
     remaining: int | None = None
     reset_at: float | None = None
+    reset_after: float | None = None
     observed_at: float | None = None
     in_flight: int = 0
     blocked_until: float = 0.0
@@ -283,7 +297,7 @@ class Pacer:
             waits = [self._wait_for(st, now) for st in states]
             if all(w is not None and w <= 0 for w in waits):
                 probes = frozenset(st.name for st in states if self._reserve(st, now))
-                return Reservation(tuple(names), probes, waited)
+                return Reservation(tuple(names), probes, waited, now)
             timed = [w for w in waits if w is not None and w > 0]
             timeout = max(timed) if timed else self.UNKNOWN_RESET
             started = self._clock()
@@ -313,46 +327,64 @@ class Pacer:
                 if headers is not None and name not in observations and st.observed_at is None:
                     st.observed_at = now  # answered without numbers: nothing to pace by
         for name, obs in observations.items():
-            self.observe(name, obs, now)
+            self.observe(name, obs, now, sent_at=reservation.sent_at)
         if self._changed is not None:
             self._changed.set()
             self._changed = None
 
-    def observe(self, name: str, obs: Observation, now: float | None = None) -> None:
+    def observe(
+        self, name: str, obs: Observation, now: float | None = None, *, sent_at: float | None = None
+    ) -> None:
         """Fold one response's numbers for a bucket into its state.
 
-        Responses to concurrent requests arrive out of order: within one window the lowest
-        ``remaining`` wins; an answer from an older window (earlier reset) is ignored.
+        ``now`` is when the answer was read and ``sent_at`` when its request was sent (default:
+        ``now``). Answers to concurrent requests arrive out of order and late: within one window
+        the lowest ``remaining`` wins; an answer from an older window is ignored (see the
+        module's notes on telling windows apart).
         """
         now = self._clock() if now is None else now
+        sent = now if sent_at is None else min(sent_at, now)
         st = self.state(name)
-        reset_at = now + obs.resets_in if obs.resets_in is not None else None
-        same_window = (
-            st.observed_at is not None
-            and st.reset_at is not None
-            and now < st.reset_at
-            and (reset_at is None or abs(reset_at - st.reset_at) <= 1.0)
-        )
-        if (
-            st.observed_at is not None
-            and st.reset_at is not None
-            and reset_at is not None
-            and reset_at < st.reset_at - 1.0
-            and now < st.reset_at
-        ):
-            return  # an answer from before the current window began
+        if obs.resets_in is None:
+            self._observe_without_reset(st, obs, now)
+            return
+        # Zendesk rounds the seconds to the reset up, and counted the request somewhere
+        # between sending and reading: the window ends within these bounds.
+        latest = now + obs.resets_in
+        earliest = min(sent + obs.resets_in - 1.0, latest)
+        same = False
+        if st.observed_at is not None and st.reset_at is not None and st.reset_after is not None:
+            if latest < st.reset_after:
+                return  # an answer from a window that had ended before the current one
+            same = earliest < st.reset_at
+        if obs.limit is not None:
+            st.limit = obs.limit
+        if same and st.reset_at is not None and st.reset_after is not None:
+            # the same window: the lowest remaining is the latest word, and the bounds narrow
+            if obs.remaining is not None and st.remaining is not None:
+                st.remaining = min(obs.remaining, st.remaining)
+            elif obs.remaining is not None:
+                st.remaining = obs.remaining
+            st.reset_at = min(latest, st.reset_at)
+            st.reset_after = min(max(earliest, st.reset_after), st.reset_at)
+        else:  # the first answer, or one from a newer window
+            if obs.remaining is not None:
+                st.remaining = obs.remaining
+            st.reset_at, st.reset_after = latest, earliest
+        st.observed_at = now
+
+    @staticmethod
+    def _observe_without_reset(st: BucketState, obs: Observation, now: float) -> None:
+        """``X-Rate-Limit`` alone: no reset time to place the answer in a window by."""
+        current = st.observed_at is not None and st.reset_at is not None and now < st.reset_at
         if obs.limit is not None:
             st.limit = obs.limit
         if obs.remaining is not None:
             st.remaining = (
-                min(obs.remaining, st.remaining)
-                if same_window and st.remaining is not None
-                else obs.remaining
+                min(obs.remaining, st.remaining) if current and st.remaining is not None else obs.remaining
             )
-        if reset_at is not None:
-            st.reset_at = max(reset_at, st.reset_at) if same_window and st.reset_at is not None else reset_at
-        elif st.reset_at is not None and now >= st.reset_at:
-            st.reset_at = None
+        if st.reset_at is not None and now >= st.reset_at:
+            st.reset_at = st.reset_after = None
         st.observed_at = now
 
     def penalize(self, buckets: Iterable[str], seconds: float, headers: httpx.Headers | None = None) -> None:
