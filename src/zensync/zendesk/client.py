@@ -93,10 +93,13 @@ DEFAULT_MAX_TOTAL_WAIT = 300.0
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_HOPS = 5
 _CHUNK = 64 * 1024
-# Enough kept-alive connections for the concurrent comment reads and attachment downloads of
-# a sync, so that none is closed and reopened between requests (not many more: the pool
-# checks every idle connection on each request).
-_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=32)
+# Connections per host (the account's, and the storage host's for pre-signed downloads): all
+# kept alive, so none is closed and reopened between requests (a TLS handshake each), and no
+# more than a sync's concurrent reads use at once. The connection pool checks every idle
+# connection's socket each time a request starts or ends (about 20 µs per TLS connection),
+# so a pool grown to every request that was ever in flight at once costs more CPU per
+# request than the requests themselves; with fewer connections a request waits for one.
+DEFAULT_MAX_CONNECTIONS = 10
 _SPILL = 1024 * 1024  # bytes of a download held in memory before they go to disk
 
 
@@ -157,6 +160,7 @@ class ZendeskClient:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self.config = config
         self.auth = auth
@@ -180,6 +184,11 @@ class ZendeskClient:
         else:
             self._timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
         self._transport = transport
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self._limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         # ``verify``: True (certifi's CAs, or SSL_CERT_FILE's, which httpx reads) or an
         # SSLContext (e.g. a private CA's); the pre-signed storage host is checked the same way.
         self._verify = verify
@@ -190,7 +199,7 @@ class ZendeskClient:
             transport=transport,
             http2=http2,
             follow_redirects=False,
-            limits=_LIMITS,
+            limits=self._limits,
             headers={"User-Agent": f"zensync/{__version__}", "Accept": "application/json"},
         )
         self._anonymous: httpx.AsyncClient | None = None
@@ -311,7 +320,6 @@ class ZendeskClient:
         reservation = await self._pacer.acquire(buckets)
         self.stats.paced_seconds += reservation.waited
         request = self._http.build_request(method, url, params=params, json=json, headers=headers)
-        shown = redact_url(request.url, account_host=self._account_host)
         started = time.monotonic()
         response: httpx.Response | None = None
         try:
@@ -320,10 +328,12 @@ class ZendeskClient:
             if stream and (response.status_code >= 400):
                 await response.aread()
         except httpx.TransportError as exc:
+            shown = redact_url(request.url, account_host=self._account_host)
             raise self._transport_failure(exc, method, shown) from exc
         finally:
             self._pacer.release(reservation, response.headers if response is not None else None)
-            if response is not None:
+            if response is not None and logger.isEnabledFor(logging.DEBUG):
+                shown = redact_url(request.url, account_host=self._account_host)
                 logger.debug(
                     "%s %s -> %s in %.2f s", method, shown, response.status_code, time.monotonic() - started
                 )
@@ -478,16 +488,18 @@ class ZendeskClient:
                 transport=self._transport,
                 follow_redirects=True,
                 max_redirects=_MAX_HOPS,
-                limits=_LIMITS,
+                limits=self._limits,
             )
-        shown = redact_url(url, account_host=self._account_host)
         started = time.monotonic()
         self.stats.requests += 1
         try:
             response = await self._anonymous.send(self._anonymous.build_request("GET", url), stream=True)
         except httpx.TransportError as exc:
+            shown = redact_url(url, account_host=self._account_host)
             raise self._transport_failure(exc, "GET", shown) from exc
-        logger.debug("GET %s -> %s in %.2f s", shown, response.status_code, time.monotonic() - started)
+        if logger.isEnabledFor(logging.DEBUG):
+            shown = redact_url(url, account_host=self._account_host)
+            logger.debug("GET %s -> %s in %.2f s", shown, response.status_code, time.monotonic() - started)
         if response.status_code >= 400:
             await response.aread()
             await response.aclose()
@@ -525,7 +537,10 @@ class ZendeskClient:
                         status=response.status_code,
                         retryable=False,
                     )
-                target = response.url.join(location)
+                # httpx has already resolved the Location against the request's URL (a long
+                # pre-signed URL costs a tenth of a millisecond to parse): reuse it.
+                following = response.next_request
+                target = following.url if following is not None else response.url.join(location)
                 if _origin(target) == self._origin:
                     response = await self._send("GET", target, stream=True)
                 else:
@@ -545,10 +560,12 @@ class ZendeskClient:
         place: Callable[[Path, str], Path] | None = None,
     ) -> Download:
         """Stream the body to a temporary file beside the destination, then move it there."""
-        shown = redact_url(response.request.url, account_host=self._account_host)
+        def shown() -> str:  # for messages only: redacting costs as much as a small download
+            return redact_url(response.request.url, account_host=self._account_host)
+
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            raise self._too_large(int(declared), max_bytes, shown)
+            raise self._too_large(int(declared), max_bytes, shown())
         # Bytes are gathered in memory up to _SPILL and written by one worker-thread call per
         # _SPILL (most attachments: one call that creates, writes and renames), instead of a
         # thread hop per chunk: thousands of small attachments are otherwise paced by thread
@@ -563,7 +580,7 @@ class ZendeskClient:
                 async for chunk in response.aiter_bytes(_CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
-                        raise self._too_large(size, max_bytes, shown)
+                        raise self._too_large(size, max_bytes, shown())
                     digest.update(chunk)
                     buffer.append(chunk)
                     buffered += len(chunk)
@@ -571,10 +588,10 @@ class ZendeskClient:
                         part = await anyio.to_thread.run_sync(_append_part, directory, part, buffer)
                         buffer, buffered = [], 0
             except httpx.TransportError as exc:
-                raise self._transport_failure(exc, "GET", shown) from exc
+                raise self._transport_failure(exc, "GET", shown()) from exc
             identity = response.headers.get("content-encoding", "identity").lower() == "identity"
             if identity and declared is not None and declared.isdigit() and int(declared) != size:
-                raise BadResponse(f"The attachment was cut short ({size} of {declared} bytes)", url=shown)
+                raise BadResponse(f"The attachment was cut short ({size} of {declared} bytes)", url=shown())
             sha256 = digest.hexdigest()
             if place is None:
                 target = final or directory / sha256
