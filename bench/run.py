@@ -456,8 +456,11 @@ def bench_size(
         full.repeats = [
             {
                 "seconds": f.seconds,
+                "bound_seconds": f.bound_seconds,
                 "ratio_to_bound": f.ratio_to_bound,
                 "cpu_seconds": f.cpu_seconds,
+                "simulator_cpu_seconds": f.simulator_cpu_seconds,
+                "load_average": f.load_average,
                 "peak_rss_mb": f.peak_rss_mb,
                 "rate_limited": f.rate_limited,
             }
@@ -543,6 +546,18 @@ def markdown(results: list[SizeResult], minute_seconds: float) -> str:
                 f"| {f.peak_rss_mb:.0f} "
                 f"| {f.entities_per_second:,.0f} | {f.rate_limited} | {share} | {match} |"
             )
+    for r in results:
+        if len(r.full.repeats) > 1:
+            lines += ["", f"{r.tickets:,} tickets, every full run (the median is the table's):", ""]
+            for n, run in enumerate(r.full.repeats, 1):
+                sim_cpu = run.get("simulator_cpu_seconds")
+                bound = run.get("bound_seconds", r.full.bound_seconds)
+                lines.append(
+                    f"- run {n}: {run['seconds']:.1f} s ÷ {bound:.1f} s "
+                    f"= {run['ratio_to_bound']}, CPU zensync {run['cpu_seconds']:.1f} s / simulator "
+                    f"{'?' if sim_cpu is None else f'{sim_cpu:.1f}'} s, {run['rate_limited']} 429s, "
+                    f"load {run.get('load_average')}, peak RSS {run['peak_rss_mb']:.0f} MB"
+                )
     lines += [
         "",
         "Targets: full ≤ 1.25 × bound; incremental ≤ 2 % of full requests; "
