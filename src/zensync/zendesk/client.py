@@ -1,7 +1,7 @@
 """ZendeskClient: every HTTP request zensync makes to a Zendesk account goes through here.
 
-One ``httpx.AsyncClient`` per account (connection pooling; timeouts connect 10 s, read 60 s;
-HTTP/2 off unless asked for), one auth flow object (:mod:`.auth`), pacing per rate-limit
+One ``httpx.AsyncClient`` per account (ten kept-alive connections per host; timeouts connect
+10 s, read 60 s; HTTP/2 off unless asked for), one auth flow object (:mod:`.auth`), pacing per rate-limit
 bucket (:mod:`.ratelimit`), one retry policy and typed errors (:mod:`.errors`).
 
 The retry policy (tenacity), applied to every call including attachment downloads:
