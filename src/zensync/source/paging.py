@@ -177,7 +177,8 @@ class TimeBasedPaging(Paginator):
         return {"start_time": export_start(self.position.start_time)}
 
     def items(self, data: dict[str, Any]) -> list[dict[str, Any]]:
-        return self._fresh
+        fresh, self._fresh = self._fresh, []  # not kept past the page it belongs to
+        return fresh
 
     def update(self, data: dict[str, Any]) -> bool:
         pos = self.position
@@ -244,4 +245,9 @@ async def paginate(
                 method="GET",
                 url=path,
             )
-        yield Page(data=data, items=paginator.items(data), last=not paginator.has_more)
+        page = Page(data=data, items=paginator.items(data), last=not paginator.has_more)
+        # The answer is referred to by the page alone while the caller works on it, and not
+        # at all once the caller has let it go: a page of an export is megabytes of objects.
+        del data
+        yield page
+        del page

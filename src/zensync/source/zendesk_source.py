@@ -86,6 +86,7 @@ from zensync.entities import (
     ZendeskTicketEntity,
     ZendeskUserEntity,
 )
+from zensync.readahead import BudgetQueue, page_weight
 from zensync.source.context import TicketContext
 from zensync.zendesk.account import connecting_user, require_admin
 from zensync.zendesk.errors import AuthenticationError, NotFound, ZendeskError
@@ -115,6 +116,11 @@ COMMENT_PAGE = 100  # page[size] maximum of cursor pagination
 # Per-ticket comment results are gathered into pages of at least this many entities, unless
 # MAX_HOLD_SECONDS have passed since the last page: each page costs a store transaction.
 MIN_COMMENT_PAGE = 200
+# What the producers may have ready for the consumer (entities, estimated bytes; see
+# zensync.readahead): the ticket stream and per-ticket comment reads (one ticket page is about
+# 9 MB), and the export streams (an event page about 2 MB, a user page about 5 MB).
+OUT_BUDGET = (2000, 12 * 1024 * 1024)
+SIDE_BUDGET = (1000, 4 * 1024 * 1024)
 MAX_HOLD_SECONDS = 1.0
 DAY = 86_400
 # Defaults when the client has not yet seen a bucket's limit (Enterprise; design.md table).
@@ -295,9 +301,7 @@ class ZendeskSource:
 
     async def _organizations(self, position: TimePosition) -> AsyncIterator[tuple[SourcePage, bool]]:
         """Incremental Organization Export (time based); pages, and whether the stream ended."""
-        paging = TimeBasedPaging(
-            "organizations", position, key=_organization_key, time_of=_organization_time
-        )
+        paging = TimeBasedPaging("organizations", position, key=_organization_key, time_of=_organization_time)
         async for page in paginate(
             self.client, ORGANIZATIONS_EXPORT, paging, {"per_page": self.export_page_size}
         ):
@@ -313,10 +317,10 @@ class ZendeskSource:
                 entities.append(
                     ZendeskOrganizationEntity.from_api(raw, web_url=self.config.agent_org_url(raw["id"]))
                 )
-            yield (
-                SourcePage(stream="organizations", entities=entities, deletions=deletions),
-                page.last,
-            )
+            last = page.last
+            del page  # the answer is not held while the page waits to be stored
+            yield SourcePage(stream="organizations", entities=entities, deletions=deletions), last
+            del entities, deletions  # not held while the next page is read
 
     # ---------------------------------------------------------------------------- users
 
@@ -343,7 +347,10 @@ class ZendeskSource:
                         organization_name=org_names.get(raw.get("organization_id")),
                     )
                 )
-            yield SourcePage(stream="users", entities=entities, deletions=deletions), page.last
+            last = page.last
+            del page, users, live  # the answer is not held while the page waits to be stored
+            yield SourcePage(stream="users", entities=entities, deletions=deletions), last
+            del entities, deletions  # not held while the next page is read
 
     # ---------------------------------------------------------------------------- tickets
 
@@ -438,6 +445,7 @@ class ZendeskSource:
             comment_counts = {raw["id"]: raw.pop("comment_count", None) for raw in tickets}
             entities, deletions, owed = await self._ticket_entities(tickets, page.data.get("metric_sets"))
             done = page.last
+            del page  # the answer (about 10 MB of objects a page) is not held while this one is stored
             acc = self._bucket_limit("account", DEFAULT_ACCOUNT_LIMIT)
             exp = self._bucket_limit("incremental-exports", DEFAULT_EXPORT_LIMIT)
             if first and done and self.comment_strategy == "auto" and len(owed) / acc <= 2 / exp:
@@ -476,11 +484,13 @@ class ZendeskSource:
                 else:
                     survey.uncounted = True
             survey.in_scope = in_scope.encode()
+            del tickets, comment_counts
             if done:
                 await self._decide_split(state, in_scope)
             yield SourcePage(stream="tickets", entities=entities, deletions=deletions, cursor=state.dump())
             if done:
                 return
+            del entities, deletions, owed  # not held while the next page is read
 
     def _bucket_limit(self, bucket: str, default: int) -> int:
         """Requests per minute of a bucket: as configured, as the client last saw it, or the default."""
@@ -734,14 +744,17 @@ class ZendeskSource:
         position over with the page it came with, so a yielded cursor never runs ahead of what
         has been yielded.
         """
-        out: asyncio.Queue[_Item] = asyncio.Queue(maxsize=16 * self.concurrency)
-        side: asyncio.Queue[_Item] = asyncio.Queue(maxsize=2)
+        # Both queues are bounded by what their pages weigh (entities, estimated bytes), not by
+        # how many pages they hold: a ticket page is a thousand tickets, a comment result may
+        # be one comment.
+        out: BudgetQueue[_Item] = BudgetQueue(*OUT_BUDGET)
+        side: BudgetQueue[_Item] = BudgetQueue(*SIDE_BUDGET)
         arrived = asyncio.Event()
         work: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue(maxsize=self.export_page_size)
         tasks: list[asyncio.Task[None]] = []
 
-        async def put(queue: asyncio.Queue[_Item], item: _Item) -> None:
-            await queue.put(item)
+        async def put(queue: BudgetQueue[_Item], item: _Item) -> None:
+            await queue.put(item, page_weight(item.page) if item.page is not None else None)
             arrived.set()
 
         side_turn = False  # an export page goes next, if one is ready
@@ -770,9 +783,7 @@ class ZendeskSource:
                 arrived.clear()
                 await arrived.wait()
 
-        async def guarded(
-            name: str, body: Callable[[], Awaitable[None]], queue: asyncio.Queue[_Item]
-        ) -> None:
+        async def guarded(name: str, body: Callable[[], Awaitable[None]], queue: BudgetQueue[_Item]) -> None:
             try:
                 await body()
                 await put(queue, _Item(kind="done", producer=name))
@@ -790,6 +801,9 @@ class ZendeskSource:
                 entities, deletions, owed_ids = await self._ticket_entities(
                     page.items, page.data.get("metric_sets")
                 )
+                # The answer (about 10 MB of objects) is not held while the page waits in the
+                # queue and its tickets' comments are read.
+                del page
                 named = [(e.id, e.name) for e in entities if isinstance(e, ZendeskTicketEntity)]
                 item = _Item(
                     kind="tickets",
@@ -798,6 +812,9 @@ class ZendeskSource:
                     owed=owed_ids,
                 )
                 await put(out, item)
+                # Only the queue refers to the page now: once stored it goes, while this task
+                # still hands its tickets to the comment workers.
+                del item, entities, deletions
                 for pair in named:
                     await work.put(pair)
             for _ in range(self.concurrency):
@@ -812,6 +829,7 @@ class ZendeskSource:
                 entities, deletions = await self._ticket_comments(ticket_id, name)
                 page = SourcePage(stream="comments", entities=entities, deletions=deletions)
                 await put(out, _Item(kind="comments", page=page, settled=[ticket_id]))
+                del page, entities, deletions  # not held while waiting for the next ticket
 
         async def event_stream() -> None:
             assert state.bulk is not None
@@ -823,18 +841,24 @@ class ZendeskSource:
             )
             params = {"include": "comment_events", "per_page": self.export_page_size}
             first = probe if probe is not None and bulk.start_time == 0 else None
-            async for page in paginate(self.client, EVENTS_EXPORT, paging, params, first=first):
+            del probe  # paginate holds the first page until it has handed it on
+            pages = paginate(self.client, EVENTS_EXPORT, paging, params, first=first)
+            del first
+            async for page in pages:
                 entities = await self._event_comments(page.items, bulk.until, in_scope)
                 if bulk.events:
                     read, estimate = bulk.events
                     bulk.events = [read + len(page.data.get("ticket_events") or []), estimate]
+                last = page.last
+                del page  # the answer is not held while the page waits in the queue
                 item = _Item(
                     kind="bulk",
                     page=SourcePage(stream="comments", entities=entities),
                     bulk=bulk.model_copy(deep=True),
-                    bulk_done=page.last,
+                    bulk_done=last,
                 )
                 await put(side, item)
+                del item, entities  # not held while the next page is read
 
         async def export_stream(kind: Literal["organizations", "users"]) -> None:
             position: TimePosition | ExportPosition
@@ -847,8 +871,9 @@ class ZendeskSource:
             async for page, done in pages:
                 item = _Item(kind=kind, page=page, position=position.model_copy(deep=True), stream_done=done)
                 await put(side, item)
+                del item, page  # not held while the next page is read
 
-        producers: dict[str, tuple[Callable[[], Awaitable[None]], asyncio.Queue[_Item]]] = {
+        producers: dict[str, tuple[Callable[[], Awaitable[None]], BudgetQueue[_Item]]] = {
             "tickets": (ticket_stream, out)
         }
         if state.bulk is not None:
@@ -861,9 +886,7 @@ class ZendeskSource:
             producers[f"worker-{i}"] = (comment_worker, out)
         try:
             for name, (body, queue) in producers.items():
-                tasks.append(
-                    asyncio.create_task(guarded(name, body, queue), name=f"zensync-source-{name}")
-                )
+                tasks.append(asyncio.create_task(guarded(name, body, queue), name=f"zensync-source-{name}"))
             running = len(producers)
             batch: list[ZendeskEntity] = []
             batch_deletions: list[Deletion] = []
@@ -930,8 +953,11 @@ class ZendeskSource:
                     assert isinstance(item.position, ExportPosition)
                     state.users = item.position
                     state.users_done = state.users_done or item.stream_done
-                item.page.cursor = state.dump()
-                yield item.page
+                page = item.page
+                del item  # nothing here holds the page once it is stored
+                page.cursor = state.dump()
+                yield page
+                del page
             if settled or batch:
                 yield flush()
             state.phase = "done"

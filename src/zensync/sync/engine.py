@@ -11,7 +11,8 @@ already seen keep counting as seen, so a full run's final sweep stays correct), 
 after the last committed page. The result equals an uninterrupted run's.
 
 While a page is being stored, the next ones are already being fetched, up to a budget of
-entities and attachment bytes (``MAX_AHEAD_ENTITIES``, ``MAX_AHEAD_BYTES``).
+entities, their estimated bytes in memory and attachment bytes (``MAX_AHEAD_ENTITIES``,
+``MAX_AHEAD_MEMORY``, ``MAX_AHEAD_BYTES``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from zensync.entities import ENTITY_TYPES, Deletion, EntityType, SourcePage, ZendeskAttachmentEntity
+from zensync.readahead import Budget, page_weight
 from zensync.store import PageCounts, Store, StoreError
 from zensync.sync.report import MAX_LISTED, AttachmentCounts, RunReport
 from zensync.zendesk import errors as zerrors
@@ -45,9 +47,12 @@ STREAM_TYPES: dict[str, tuple[EntityType, ...]] = {
 }
 
 # What may be read ahead of the page being stored (its attachments download meanwhile): a
-# budget of entities and of attachment bytes, not of pages, because a page may hold ten
-# entities or thousands. One page is always let through, however large.
+# budget of entities, of their estimated bytes in memory and of attachment bytes still to
+# download, not of pages, because a page may hold ten entities or a thousand tickets with
+# their sideloads (about 8 MB). The page being stored counts until it is stored. One page is
+# always let through, however large.
 MAX_AHEAD_ENTITIES = 3000
+MAX_AHEAD_MEMORY = 24 * 1024 * 1024
 MAX_AHEAD_BYTES = 64 * 1024 * 1024
 
 ProgressCallback = Callable[[str, PageCounts], None]
@@ -71,35 +76,10 @@ class _Downloaded:
 class _Staged:
     """A page read from the source, with the task downloading its attachments (if any)."""
 
-    page: SourcePage
+    page: SourcePage | None
     downloads: asyncio.Task[_Downloaded] | None
-    entities: int = 0
-    bytes: int = 0
+    weight: tuple[int, int, int] = (0, 0, 0)  # what it holds of the read-ahead budget
     stored: asyncio.Event | None = None  # set once the page is stored
-
-
-class _ReadAhead:
-    """The read-ahead budget: entities and attachment bytes of pages read but not stored."""
-
-    def __init__(self, entities: int, nbytes: int) -> None:
-        self.limits = (entities, nbytes)
-        self.used = [0, 0]
-        self.changed = asyncio.Condition()
-
-    async def take(self, entities: int, nbytes: int) -> None:
-        async with self.changed:
-            await self.changed.wait_for(
-                lambda: self.used == [0, 0]
-                or (self.used[0] + entities <= self.limits[0] and self.used[1] + nbytes <= self.limits[1])
-            )
-            self.used[0] += entities
-            self.used[1] += nbytes
-
-    async def give(self, entities: int, nbytes: int) -> None:
-        async with self.changed:
-            self.used[0] -= entities
-            self.used[1] -= nbytes
-            self.changed.notify_all()
 
 
 class Source(Protocol):
@@ -293,7 +273,7 @@ class SyncEngine:
         # strictly in order, each once its own downloads are done. A page's cursor is
         # therefore never committed before every earlier page is.
         ready: asyncio.Queue[_Staged | BaseException | None] = asyncio.Queue()
-        ahead = _ReadAhead(MAX_AHEAD_ENTITIES, MAX_AHEAD_BYTES)
+        ahead = Budget(MAX_AHEAD_ENTITIES, MAX_AHEAD_MEMORY, MAX_AHEAD_BYTES)
         download_limit = asyncio.Semaphore(self.download_concurrency)
         staged: list[asyncio.Task[_Downloaded]] = []
 
@@ -307,9 +287,11 @@ class SyncEngine:
                 if retry is not None:
                     attachments.retried += sum(isinstance(e, ZendeskAttachmentEntity) for e in retry.entities)
                     yield retry
+                    del retry
                     await retry_stored.wait()
             async for page in generator:
                 yield page
+                del page  # not held while the next one is read
 
         pages_read = 0
 
@@ -317,7 +299,7 @@ class SyncEngine:
             nonlocal pages_read
             try:
                 async for page in all_pages():
-                    weight = len(page.entities) + len(page.deletions)
+                    entities, memory = page_weight(page)
                     nbytes = (
                         sum(
                             e.size or 0
@@ -327,7 +309,8 @@ class SyncEngine:
                         if self.download_attachments
                         else 0
                     )
-                    await ahead.take(weight, nbytes)
+                    weight = (entities, memory, nbytes)
+                    await ahead.take(weight)
                     task = (
                         asyncio.create_task(self._download_page_attachments(page, download_limit))
                         if self.download_attachments
@@ -337,7 +320,8 @@ class SyncEngine:
                         staged.append(task)
                     stored = retry_stored if not retry_stored.is_set() and pages_read == 0 else None
                     pages_read += 1
-                    await ready.put(_Staged(page, task, weight, nbytes, stored))
+                    await ready.put(_Staged(page, task, weight, stored))
+                    del page  # held by the queue alone, so it goes once stored
                 await ready.put(None)
             except asyncio.CancelledError:
                 raise
@@ -353,7 +337,8 @@ class SyncEngine:
                     break
                 if isinstance(item, BaseException):
                     raise item
-                page = item.page
+                page, item.page = item.page, None
+                assert page is not None
                 failures: dict[int, str] = {}
                 if item.downloads is not None:
                     downloaded = await item.downloads
@@ -373,16 +358,19 @@ class SyncEngine:
                     download_failures=failures,
                 )
                 counts.add(page_counts)
-                await ahead.give(item.entities, item.bytes)
+                ahead.give(item.weight)
                 if item.stored is not None:
                     item.stored.set()
                 if page_counts.released_blobs:
                     await self._release(page_counts.released_blobs)
                 pages += 1
                 last_cursor = page.cursor
-                log.debug("run #%d: page %d of %s stored", run_id, pages, page.stream)
+                stream = page.stream
+                # Nothing here refers to the stored page while the next one is awaited.
+                del page, to_store, item
+                log.debug("run #%d: page %d of %s stored", run_id, pages, stream)
                 if self.progress is not None:
-                    self.progress(page.stream, counts)
+                    self.progress(stream, counts)
             if mode == "full":
                 swept = await asyncio.to_thread(store.sweep_unseen, cid, run_id, self.full_sweep_types)
                 counts.add(swept)
