@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from zensync.store.base import StoreError
@@ -128,23 +128,42 @@ class BlobStore:
                 removed += 1
         return removed
 
-    def prune(self, referenced: Iterable[str], *, older_than_seconds: float = 3600.0) -> int:
+    def prune(
+        self,
+        referenced: Iterable[str] | Callable[[list[str]], Iterable[str]],
+        *,
+        older_than_seconds: float = 3600.0,
+    ) -> int:
         """Delete files no row references (and stale temporary files); return how many.
+
+        ``referenced``: the hashes rows refer to, or a function that tells which of the hashes
+        it is given are referred to; it is asked one folder at a time, so a store of a million
+        files is never listed in memory at once.
 
         Files younger than ``older_than_seconds`` are kept: a sync may have stored them for
         a page it has not committed yet.
         """
         if self._root is None or not self._root.is_dir():
             return 0
-        keep = set(referenced)
+        if callable(referenced):
+            which_referenced = referenced
+        else:
+            keep = set(referenced)
+
+            def which_referenced(names: list[str]) -> Iterable[str]:
+                return keep.intersection(names)
+
         cutoff = time.time() - older_than_seconds
         removed = 0
         for folder in self._root.iterdir():
             if not folder.is_dir():
                 continue
-            for entry in folder.iterdir():
-                stale_tmp = folder.name == TMP_DIR
-                if not stale_tmp and (not _SHA256_RE.match(entry.name) or entry.name in keep):
+            stale_tmp = folder.name == TMP_DIR
+            entries = list(folder.iterdir())
+            hashes = [] if stale_tmp else [e.name for e in entries if _SHA256_RE.match(e.name)]
+            kept = set(which_referenced(hashes)) if hashes else set()
+            for entry in entries:
+                if not stale_tmp and (not _SHA256_RE.match(entry.name) or entry.name in kept):
                     continue
                 with contextlib.suppress(FileNotFoundError):
                     if entry.stat().st_mtime >= cutoff:

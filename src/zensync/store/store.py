@@ -1048,14 +1048,19 @@ class Store:
         """Delete attachment files no attachment row refers to any more."""
         if not self._blobs.configured:
             return 0
-        with self._read() as conn:
-            referenced = set(
-                conn.execute(
-                    sa.select(attachments.c.content_sha256)
-                    .where(attachments.c.content_sha256.is_not(None))
-                    .distinct()
-                ).scalars()
-            )
+
+        def referenced(hashes: list[str]) -> set[str]:
+            # asked folder by folder (about 1/256 of the files), not for every hash at once
+            found: set[str] = set()
+            with self._read() as conn:
+                for start in range(0, len(hashes), CHUNK):
+                    chunk = hashes[start : start + CHUNK]
+                    query = sa.select(attachments.c.content_sha256).where(
+                        attachments.c.content_sha256.in_(chunk)
+                    )
+                    found.update(conn.execute(query.distinct()).scalars())
+            return found
+
         return self._blobs.prune(referenced, older_than_seconds=older_than_seconds)
 
     # -----------------------------------------------------------------------------------------
