@@ -52,7 +52,7 @@ STREAM_TYPES: dict[str, tuple[EntityType, ...]] = {
 # their sideloads (about 8 MB). The page being stored counts until it is stored. One page is
 # always let through, however large.
 MAX_AHEAD_ENTITIES = 3000
-MAX_AHEAD_MEMORY = 24 * 1024 * 1024
+MAX_AHEAD_MEMORY = 16 * 1024 * 1024
 MAX_AHEAD_BYTES = 64 * 1024 * 1024
 
 ProgressCallback = Callable[[str, PageCounts], None]
