@@ -51,7 +51,7 @@ def copy_database(source: Path, target: Path) -> None:
 def fill(store: Any, sample: int, seed: int) -> dict[str, Any]:
     from zensync.embeddings import chunk_text, entity_text, load_embedder
     from zensync.search.indexer import embedder_spec
-    from zensync.store.vectors import EMBEDDED_TYPES, VectorStore
+    from zensync.store.vectors import EMBEDDED_TYPES, VectorStore, _code
 
     embedder = load_embedder()
     vectors = VectorStore(store)
@@ -103,9 +103,14 @@ def fill(store: Any, sample: int, seed: int) -> dict[str, Any]:
             picked = base[rng.integers(0, len(base), len(ids))]
             noisy = picked + rng.normal(0, 0.02, picked.shape).astype(np.float32)
             noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+            floats = noisy.astype(np.float32)
             cur.executemany(
-                "INSERT INTO chunk_vectors (rowid, entity_type, embedding) VALUES (?, ?, ?)",
-                ((int(i), kinds[i], v.astype(np.float32).tobytes()) for i, v in zip(ids, noisy, strict=True)),
+                "INSERT INTO chunk_vectors (id, embedding) VALUES (?, ?)",
+                ((int(i), v.tobytes()) for i, v in zip(ids, floats, strict=True)),
+            )
+            cur.executemany(
+                "INSERT INTO chunk_codes (rowid, entity_type, code) VALUES (?, ?, vec_bit(?))",
+                ((int(i), kinds[i], _code(v)) for i, v in zip(ids, floats, strict=True)),
             )
         cur.execute("COMMIT")
     finally:

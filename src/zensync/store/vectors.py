@@ -1,15 +1,22 @@
 """Vectors beside the data: chunk bookkeeping and nearest-neighbour search on both backends.
 
-- SQLite: an ``sqlite-vec`` ``vec0`` table (``chunk_vectors``, rowid = ``search_chunks.id``,
-  cosine distance) in the same file, written in the same transactions as the chunks. A trigger
-  on ``search_chunks`` deletes a chunk's vector with it, and the entity tables' triggers
-  (migration 0005) delete the chunks with their entity, so no vector outlives its row.
+- SQLite: each chunk's vector in ``chunk_vectors`` (rowid = ``search_chunks.id``, float32
+  bytes) and its sign bits in ``chunk_codes``, an ``sqlite-vec`` ``vec0`` table of ``bit[N]``
+  codes partitioned by entity type, both in the same file and written in the same
+  transactions as the chunks. A query scans the codes (48 bytes a chunk for MiniLM's 384
+  dimensions, read from the table's packed chunks and compared by Hamming distance in numpy),
+  then ranks the few hundred closest by their exact cosine distance: binary quantization
+  with rescoring, where sqlite-vec alone scans every float vector (0.6 s at 700,000 chunks).
+  A trigger on ``search_chunks`` deletes a chunk's vector and code with it, and the entity
+  tables' triggers (migration 0005) delete the chunks with their entity, so no vector
+  outlives its row. An index made before the codes existed (one ``vec0`` table of floats) is
+  searched exactly as before until ``zensync index`` converts it.
 - PostgreSQL: a ``chunk_vectors`` table with a pgvector ``vector(N)`` column and an HNSW
   index (cosine), its rows deleted with their chunk by ``ON DELETE CASCADE``. A server without
   the ``vector`` extension gets :class:`VectorsUnavailable` with what to do, and keeps its
   keyword search.
 
-The vector table is made when the first index is built, because its width is the model's
+The vector tables are made when the first index is built, because their width is the model's
 dimension; ``vector_index`` records which model that was, and a query with another model is
 refused (:class:`IndexModelMismatch`: ``zensync index --rebuild``).
 """
@@ -37,6 +44,10 @@ EMBEDDED_TYPES = ("ticket", "comment", "attachment")
 MAX_K = 4096
 # HNSW search breadth on PostgreSQL (pgvector's maximum is 1000).
 MAX_EF_SEARCH = 1000
+# SQLite: chunks whose codes are nearest (Hamming) are rescored by their exact cosine distance;
+# this many per neighbour asked, and at least COARSE_MIN (recall measured in bench/README.md).
+OVERSAMPLE = 8
+COARSE_MIN = 400
 
 
 class VectorsUnavailable(StoreError):
@@ -100,6 +111,51 @@ class ChunkHit:
     position: int
     text: str
     distance: float
+
+
+def _code_bits(dimension: int) -> int:
+    """Bits of a vector's code: one per dimension, padded to whole bytes."""
+    return (dimension + 7) // 8 * 8
+
+
+def _code(vector: np.ndarray) -> bytes:
+    """The vector's sign bits (1 for a positive component), first component in the lowest bit
+    of the first byte: sqlite-vec's ``vec_quantize_binary`` layout."""
+    return np.packbits(np.asarray(vector) > 0, bitorder="little").tobytes()
+
+
+def _read_codes(
+    conn: Connection, wanted_sql: str, code: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """Every stored code's chunk id and Hamming distance to ``code``, read from the ``vec0``
+    table's packed storage: per chunk of (by default) 1,024 slots, a validity bitmap, the rowids
+    (int64) and the codes end to end, so a scan reads about 50 bytes per vector in a few hundred
+    rows. (None, None) when the storage is not laid out so (another sqlite-vec version)."""
+    try:
+        rows = conn.exec_driver_sql(
+            "SELECT c.size, c.validity, c.rowids, v.vectors FROM chunk_codes_chunks AS c "  # noqa: S608
+            "JOIN chunk_codes_vector_chunks00 AS v ON v.rowid = c.chunk_id"
+            + (f" WHERE c.partition00 IN ({wanted_sql})" if wanted_sql else "")
+        ).all()
+    except sa.exc.DBAPIError:
+        return None, None
+    width = len(code)
+    for size, validity, rowids, vectors in rows:
+        if len(validity) * 8 != size or len(rowids) != 8 * size or len(vectors) != width * size:
+            return None, None
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    valid = np.unpackbits(np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8), bitorder="little")
+    ids = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.int64)
+    codes = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.uint8).reshape(-1, width)
+    if width % 8 == 0:  # whole 64-bit words: eight bytes per operation
+        codes, code = codes.view(np.uint64), code.view(np.uint64)
+    bits = np.bitwise_count(np.bitwise_xor(codes, code))
+    distances = bits[:, 0].astype(np.int32)
+    for column in range(1, bits.shape[1]):
+        distances += bits[:, column]
+    kept = valid.astype(bool)
+    return ids[kept], distances[kept]
 
 
 def _vector_text(vector: np.ndarray) -> str:
@@ -218,6 +274,8 @@ class VectorStore:
                     "`zensync index --rebuild` to re-embed everything with the new model, or use the "
                     "model the index was built with."
                 )
+            if not rebuild and info is not None and self._legacy_layout(conn):
+                self._add_codes(conn, info.dimension)
             if rebuild or info is None:
                 self._drop_vectors(conn)
                 self._create_vectors(conn, dimension)
@@ -237,6 +295,7 @@ class VectorStore:
         if self.dialect == "sqlite":
             conn.exec_driver_sql("DROP TRIGGER IF EXISTS search_chunks_vectors_delete")
             conn.execute(sa.delete(search_chunks))
+            conn.exec_driver_sql("DROP TABLE IF EXISTS chunk_codes")
             conn.exec_driver_sql("DROP TABLE IF EXISTS chunk_vectors")
         else:
             conn.exec_driver_sql("DROP TABLE IF EXISTS chunk_vectors")
@@ -247,14 +306,10 @@ class VectorStore:
             raise ValueError(f"A vector dimension must be between 1 and 16000, not {dimension!r}.")
         if self.dialect == "sqlite":
             conn.exec_driver_sql(
-                # Partitioned by entity type: a search of tickets only scans tickets' vectors.
-                "CREATE VIRTUAL TABLE chunk_vectors USING vec0(entity_type text partition key, "
-                f"embedding float[{dimension}] distance_metric=cosine)"
+                "CREATE TABLE chunk_vectors (id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)"
             )
-            conn.exec_driver_sql(
-                "CREATE TRIGGER search_chunks_vectors_delete AFTER DELETE ON search_chunks BEGIN "
-                "DELETE FROM chunk_vectors WHERE rowid = old.id; END"
-            )
+            self._create_codes(conn, dimension)
+            self._create_delete_trigger(conn)
         else:
             conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS vector")
             conn.exec_driver_sql(
@@ -266,6 +321,63 @@ class VectorStore:
                     "CREATE INDEX ix_chunk_vectors_hnsw ON chunk_vectors "
                     "USING hnsw (embedding vector_cosine_ops)"
                 )
+
+    @staticmethod
+    def _create_codes(conn: Connection, dimension: int) -> None:
+        conn.exec_driver_sql(
+            # Partitioned by entity type: a search of tickets only reads tickets' codes.
+            "CREATE VIRTUAL TABLE chunk_codes USING vec0(entity_type text partition key, "
+            f"code bit[{_code_bits(dimension)}])"
+        )
+
+    @staticmethod
+    def _create_delete_trigger(conn: Connection) -> None:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER search_chunks_vectors_delete AFTER DELETE ON search_chunks BEGIN "
+            "DELETE FROM chunk_vectors WHERE rowid = old.id; "
+            "DELETE FROM chunk_codes WHERE rowid = old.id; END"
+        )
+
+    @staticmethod
+    def _legacy_layout(conn: Connection) -> bool:
+        """True for an SQLite index made before the codes: one vec0 table of float vectors."""
+        if conn.dialect.name != "sqlite":
+            return False
+        names = {
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE name IN ('chunk_vectors', 'chunk_codes')"
+            )
+        }
+        return names == {"chunk_vectors"}
+
+    def _add_codes(self, conn: Connection, dimension: int) -> None:
+        """Convert a legacy index in place (one transaction): the floats move to a plain table
+        and each gets its code; nothing is re-embedded."""
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS search_chunks_vectors_delete")
+        # (A vec0 table cannot be renamed: the floats go to a new table that takes its name.)
+        conn.exec_driver_sql("DROP TABLE IF EXISTS chunk_vectors_new")
+        conn.exec_driver_sql(
+            "CREATE TABLE chunk_vectors_new (id INTEGER PRIMARY KEY, embedding BLOB NOT NULL)"
+        )
+        self._create_codes(conn, dimension)
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        read = raw.cursor()
+        write = raw.cursor()
+        read.execute("SELECT rowid, entity_type, embedding FROM chunk_vectors")
+        while part := read.fetchmany(5000):
+            write.executemany(
+                "INSERT INTO chunk_vectors_new (id, embedding) VALUES (?, ?)",
+                [(int(r[0]), r[2]) for r in part],
+            )
+            write.executemany(
+                "INSERT INTO chunk_codes (rowid, entity_type, code) VALUES (?, ?, vec_bit(?))",
+                [(int(r[0]), r[1], _code(np.frombuffer(r[2], dtype=np.float32))) for r in part],
+            )
+        conn.exec_driver_sql("DROP TABLE chunk_vectors")
+        conn.exec_driver_sql("ALTER TABLE chunk_vectors_new RENAME TO chunk_vectors")
+        self._create_delete_trigger(conn)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -426,9 +538,13 @@ class VectorStore:
 
     def _insert_vector(self, conn: Connection, chunk_id: int, entity_type: str, vector: np.ndarray) -> None:
         if self.dialect == "sqlite":
+            floats = np.ascontiguousarray(vector, dtype=np.float32)
             conn.exec_driver_sql(
-                "INSERT INTO chunk_vectors(rowid, entity_type, embedding) VALUES (?, ?, ?)",
-                (chunk_id, entity_type, np.ascontiguousarray(vector, dtype=np.float32).tobytes()),
+                "INSERT INTO chunk_vectors (id, embedding) VALUES (?, ?)", (chunk_id, floats.tobytes())
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO chunk_codes (rowid, entity_type, code) VALUES (?, ?, vec_bit(?))",
+                (chunk_id, entity_type, _code(floats)),
             )
         else:
             conn.execute(
@@ -455,17 +571,22 @@ class VectorStore:
             where.append("c.connection_id = :connection_id")
             params["connection_id"] = connection_id
         type_sql = ""
+        wanted_sql = ""
         if types is not None:
             wanted = [t for t in EMBEDDED_TYPES if t in types]  # constants only reach the SQL
             if not wanted:
                 return []
             if len(wanted) < len(EMBEDDED_TYPES):
-                type_sql = "entity_type IN (" + ", ".join(f"'{t}'" for t in wanted) + ")"
+                wanted_sql = ", ".join(f"'{t}'" for t in wanted)
+                type_sql = f"entity_type IN ({wanted_sql})"
                 where.append(f"c.{type_sql}")
         filter_sql = (" AND " + " AND ".join(where)) if where else ""
         columns = "c.id, c.connection_id, c.entity_type, c.object_id, c.ticket_id, c.position, c.text"
         with self.engine.connect() as conn:
-            if self.dialect == "sqlite":
+            rows: Sequence[Any]
+            if self.dialect == "sqlite" and not self._legacy_layout(conn):
+                rows = self._nearest_by_codes(conn, vector, k, wanted_sql, where, params, columns)
+            elif self.dialect == "sqlite":
                 params["q"] = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
                 sql = (
                     f"SELECT {columns}, v.distance FROM (SELECT rowid, distance FROM chunk_vectors "  # noqa: S608
@@ -501,6 +622,58 @@ class VectorStore:
             )
             for r in rows
         ]
+
+    def _nearest_by_codes(
+        self,
+        conn: Connection,
+        vector: np.ndarray,
+        k: int,
+        wanted_sql: str,
+        where: list[str],
+        params: dict[str, Any],
+        columns: str,
+    ) -> list[Any]:
+        """Coarse scan of the sign codes by Hamming distance, then exact cosine rescoring of
+        the nearest ``max(COARSE_MIN, OVERSAMPLE × k)`` chunks."""
+        query = np.ascontiguousarray(vector, dtype=np.float32)
+        code = np.frombuffer(_code(query), dtype=np.uint8)
+        ids, distances = _read_codes(conn, wanted_sql, code)
+        if ids is None or distances is None:
+            # Not the packed layout this version reads: sqlite-vec's own (slower) scan of the codes.
+            candidates = [
+                int(r[0])
+                for r in conn.exec_driver_sql(
+                    "SELECT rowid FROM chunk_codes WHERE code MATCH vec_bit(?) AND k = ?"  # noqa: S608
+                    + (f" AND entity_type IN ({wanted_sql})" if wanted_sql else ""),
+                    (code.tobytes(), min(MAX_K, max(COARSE_MIN, OVERSAMPLE * k))),
+                )
+            ]
+        else:
+            coarse = min(len(ids), max(COARSE_MIN, OVERSAMPLE * k))
+            if coarse == 0:
+                return []
+            nearest = (
+                np.argpartition(distances, coarse - 1)[:coarse] if coarse < len(ids) else np.arange(len(ids))
+            )
+            candidates = ids[nearest].tolist()
+        if not candidates:
+            return []
+        filter_sql = (" AND " + " AND ".join(where)) if where else ""
+        rows = conn.execute(
+            sa.text(
+                f"SELECT {columns}, v.embedding FROM search_chunks AS c "  # noqa: S608
+                "JOIN chunk_vectors AS v ON v.id = c.id "
+                f"WHERE c.id IN (SELECT value FROM json_each(:ids)){filter_sql}"
+            ),
+            {**params, "ids": json.dumps(candidates)},
+        ).all()
+        if not rows:
+            return []
+        matrix = np.frombuffer(b"".join(r[-1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        norms = np.linalg.norm(matrix, axis=1) * max(float(np.linalg.norm(query)), 1e-12)
+        cosine_distance = 1.0 - (matrix @ query) / np.maximum(norms, 1e-12)
+        order = np.argsort(cosine_distance, kind="stable")[:k]
+        return [(*rows[i][:-1], float(cosine_distance[i])) for i in order]
 
     # -----------------------------------------------------------------------------------------
     # Checks (tests, `zensync index --check`)
@@ -548,4 +721,18 @@ class VectorStore:
                         f"WHERE {key} NOT IN (SELECT id FROM search_chunks)"
                     ).scalar_one()
                 )
+                if self.dialect == "sqlite" and not self._legacy_layout(conn):
+                    # Each chunk's code must be there too, and no code without its chunk.
+                    out["chunks_without_vector"] += int(
+                        conn.exec_driver_sql(
+                            "SELECT count(*) FROM search_chunks "
+                            "WHERE id NOT IN (SELECT rowid FROM chunk_codes)"
+                        ).scalar_one()
+                    )
+                    out["vectors_without_chunk"] += int(
+                        conn.exec_driver_sql(
+                            "SELECT count(*) FROM chunk_codes "
+                            "WHERE rowid NOT IN (SELECT id FROM search_chunks)"
+                        ).scalar_one()
+                    )
         return out
