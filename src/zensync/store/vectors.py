@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -124,38 +126,62 @@ def _code(vector: np.ndarray) -> bytes:
     return np.packbits(np.asarray(vector) > 0, bitorder="little").tobytes()
 
 
-def _read_codes(
-    conn: Connection, wanted_sql: str, code: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
-    """Every stored code's chunk id and Hamming distance to ``code``, read from the ``vec0``
-    table's packed storage: per chunk of (by default) 1,024 slots, a validity bitmap, the rowids
-    (int64) and the codes end to end, so a scan reads about 50 bytes per vector in a few hundred
-    rows. (None, None) when the storage is not laid out so (another sqlite-vec version)."""
+@dataclass(frozen=True)
+class _Codes:
+    """Every stored code, as read from the ``vec0`` table's packed storage and kept in memory
+    between queries while the index's generation stays the same."""
+
+    generation: str
+    ids: np.ndarray  # (n,) int64 chunk ids
+    types: np.ndarray  # (n,) int8: index in EMBEDDED_TYPES
+    columns: np.ndarray  # (words, n): word i of every code side by side, so each pass is contiguous
+
+
+_codes_cache: dict[str, _Codes] = {}
+_codes_lock = threading.Lock()
+
+
+def _load_codes(conn: Connection, generation: str, width: int) -> _Codes | None:
+    """Read every code from the ``vec0`` table's packed storage: per chunk of (by default)
+    1,024 slots, a validity bitmap, the rowids (int64) and the codes end to end, so the scan
+    reads about 60 bytes per vector in a few hundred rows. None when the storage is not laid
+    out so (another sqlite-vec version)."""
     try:
         rows = conn.exec_driver_sql(
-            "SELECT c.size, c.validity, c.rowids, v.vectors FROM chunk_codes_chunks AS c "  # noqa: S608
+            "SELECT c.size, c.validity, c.rowids, v.vectors, c.partition00 FROM chunk_codes_chunks AS c "
             "JOIN chunk_codes_vector_chunks00 AS v ON v.rowid = c.chunk_id"
-            + (f" WHERE c.partition00 IN ({wanted_sql})" if wanted_sql else "")
         ).all()
     except sa.exc.DBAPIError:
-        return None, None
-    width = len(code)
-    for size, validity, rowids, vectors in rows:
-        if len(validity) * 8 != size or len(rowids) != 8 * size or len(vectors) != width * size:
-            return None, None
+        return None
+    for size, validity, rowids, vectors, entity_type in rows:
+        if (
+            len(validity) * 8 != size
+            or len(rowids) != 8 * size
+            or len(vectors) != width * size
+            or entity_type not in EMBEDDED_TYPES
+        ):
+            return None
+    word = np.uint64 if width % 8 == 0 else np.uint8  # whole 64-bit words: eight bytes at a time
     if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+        return _Codes(generation, np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros((0, 0), word))
     valid = np.unpackbits(np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8), bitorder="little")
-    ids = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.int64)
-    codes = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.uint8).reshape(-1, width)
-    if width % 8 == 0:  # whole 64-bit words: eight bytes per operation
-        codes, code = codes.view(np.uint64), code.view(np.uint64)
-    bits = np.bitwise_count(np.bitwise_xor(codes, code))
-    distances = bits[:, 0].astype(np.int32)
-    for column in range(1, bits.shape[1]):
-        distances += bits[:, column]
     kept = valid.astype(bool)
-    return ids[kept], distances[kept]
+    ids = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.int64)[kept]
+    types = np.repeat(
+        np.array([EMBEDDED_TYPES.index(r[4]) for r in rows], dtype=np.int8), [int(r[0]) for r in rows]
+    )[kept]
+    codes = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.uint8).reshape(-1, width)[kept]
+    columns = np.ascontiguousarray(codes.view(word).T)
+    return _Codes(generation, ids, types, columns)
+
+
+def _hamming(codes: _Codes, code: np.ndarray) -> np.ndarray:
+    """Each stored code's Hamming distance to ``code`` (uint16)."""
+    words = code.view(codes.columns.dtype)
+    distances = np.zeros(codes.columns.shape[1], dtype=np.uint16)
+    for column, value in zip(codes.columns, words, strict=True):
+        distances += np.bitwise_count(np.bitwise_xor(column, value))
+    return distances
 
 
 def _vector_text(vector: np.ndarray) -> str:
@@ -276,6 +302,7 @@ class VectorStore:
                 )
             if not rebuild and info is not None and self._legacy_layout(conn):
                 self._add_codes(conn, info.dimension)
+                self._new_generation(conn)
             if rebuild or info is None:
                 self._drop_vectors(conn)
                 self._create_vectors(conn, dimension)
@@ -289,6 +316,7 @@ class VectorStore:
                         {"key": "spec", "value": json.dumps(spec)},
                     ],
                 )
+                self._new_generation(conn)
 
     def _drop_vectors(self, conn: Connection) -> None:
         conn.execute(sa.delete(embedded_entities))
@@ -474,6 +502,7 @@ class VectorStore:
         nothing is written for a row that is not there: no orphans, whatever runs beside.
         """
         written = 0
+        changed = False
         with self._write() as conn:
             info = self._info(conn)
             if info is None or info.fingerprint != fingerprint:
@@ -509,6 +538,7 @@ class VectorStore:
                     )
                 )
                 conn.execute(sa.delete(embedded_entities).where(key))
+                changed = True
                 for chunk in chunks:
                     chunk_id = conn.execute(
                         sa.insert(search_chunks)
@@ -534,6 +564,8 @@ class VectorStore:
                     )
                 )
                 written += 1
+            if changed:
+                self._new_generation(conn)
         return written
 
     def _insert_vector(self, conn: Connection, chunk_id: int, entity_type: str, vector: np.ndarray) -> None:
@@ -572,6 +604,7 @@ class VectorStore:
             params["connection_id"] = connection_id
         type_sql = ""
         wanted_sql = ""
+        wanted: list[str] = []
         if types is not None:
             wanted = [t for t in EMBEDDED_TYPES if t in types]  # constants only reach the SQL
             if not wanted:
@@ -585,7 +618,9 @@ class VectorStore:
         with self.engine.connect() as conn:
             rows: Sequence[Any]
             if self.dialect == "sqlite" and not self._legacy_layout(conn):
-                rows = self._nearest_by_codes(conn, vector, k, wanted_sql, where, params, columns)
+                rows = self._nearest_by_codes(
+                    conn, vector, k, wanted if wanted_sql else [], wanted_sql, where, params, columns
+                )
             elif self.dialect == "sqlite":
                 params["q"] = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
                 sql = (
@@ -623,11 +658,37 @@ class VectorStore:
             for r in rows
         ]
 
+    def _codes(self, conn: Connection, width: int) -> _Codes | None:
+        """The stored codes: from memory while the index's generation is the one they were read
+        at (every write of vectors sets a new one), else read again."""
+        generation = conn.execute(
+            sa.select(vector_index.c.value).where(vector_index.c.key == "generation")
+        ).scalar_one_or_none()
+        key = str(self.engine.url)
+        if generation is not None:
+            with _codes_lock:
+                cached = _codes_cache.get(key)
+            if cached is not None and cached.generation == generation:
+                return cached
+        codes = _load_codes(conn, generation or "", width)
+        if codes is not None and generation is not None:
+            with _codes_lock:
+                _codes_cache[key] = codes
+        return codes
+
+    def _new_generation(self, conn: Connection) -> None:
+        """Mark the stored vectors changed: a process holding the codes in memory reads them again."""
+        if self.dialect != "sqlite":
+            return
+        conn.execute(sa.delete(vector_index).where(vector_index.c.key == "generation"))
+        conn.execute(sa.insert(vector_index).values(key="generation", value=uuid.uuid4().hex))
+
     def _nearest_by_codes(
         self,
         conn: Connection,
         vector: np.ndarray,
         k: int,
+        wanted: list[str],
         wanted_sql: str,
         where: list[str],
         params: dict[str, Any],
@@ -637,8 +698,8 @@ class VectorStore:
         the nearest ``max(COARSE_MIN, OVERSAMPLE × k)`` chunks."""
         query = np.ascontiguousarray(vector, dtype=np.float32)
         code = np.frombuffer(_code(query), dtype=np.uint8)
-        ids, distances = _read_codes(conn, wanted_sql, code)
-        if ids is None or distances is None:
+        codes = self._codes(conn, len(code))
+        if codes is None:
             # Not the packed layout this version reads: sqlite-vec's own (slower) scan of the codes.
             candidates = [
                 int(r[0])
@@ -649,6 +710,11 @@ class VectorStore:
                 )
             ]
         else:
+            distances = _hamming(codes, code)
+            ids = codes.ids
+            if wanted:
+                mask = np.isin(codes.types, [EMBEDDED_TYPES.index(t) for t in wanted])
+                ids, distances = ids[mask], distances[mask]
             coarse = min(len(ids), max(COARSE_MIN, OVERSAMPLE * k))
             if coarse == 0:
                 return []
