@@ -133,6 +133,10 @@ def peak_rss_mb(pid: int, stop: threading.Event, out: list[float]) -> None:
 
 
 def run_index(db: Path) -> dict[str, Any]:
+    import resource
+
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = os.getloadavg()
     proc = subprocess.Popen([ZENSYNC, "index", "--json", "--db", str(db)], stdout=subprocess.PIPE, text=True)
     stop, peaks = threading.Event(), []
     watcher = threading.Thread(target=peak_rss_mb, args=(proc.pid, stop, peaks))
@@ -147,6 +151,12 @@ def run_index(db: Path) -> dict[str, Any]:
     report = json.loads(out)
     report["wall_seconds"] = round(wall, 1)
     report["peak_rss_mb"] = round(peaks[0], 1) if peaks else None
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    report["cpu_seconds"] = round(cpu, 1)
+    report["chunks_per_cpu_second"] = round(report["chunks"] / cpu, 1) if cpu else None
+    report["load_before"] = [round(x, 2) for x in load_before]
+    report["load_after"] = [round(x, 2) for x in os.getloadavg()]
     return report
 
 

