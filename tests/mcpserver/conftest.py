@@ -268,6 +268,10 @@ async def check_against_truth(client: Any, truth: Truth) -> None:
 
     status = await tools.call("sync_status")
     [account] = status["connections"]
+    # An empty connection (as some clients fill optional strings) means the default account.
+    unnamed = await tools.call("sync_status", connection="")
+    assert [c["id"] for c in unnamed["connections"]] == [account["id"]]
+    assert (await tools.call("list_tickets", limit=1, connection=""))["connection"] == account["id"]
     for entity_type in ("ticket", "comment", "user", "organization", "attachment"):
         assert account["counts"][entity_type] == counts[entity_type], entity_type
     assert account["last_run"]["status"] == "succeeded" and account["data_age_seconds"] is not None

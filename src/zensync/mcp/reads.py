@@ -529,6 +529,7 @@ class Reader:
         )
 
     def sync_status(self, *, connection: str | None = None) -> SyncStatusResult:
+        connection = connection or None  # an empty name means none, as for the other tools
         now = datetime.now(UTC)
         out: list[ConnectionStatus] = []
         with snapshot(self.store) as db:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, get_args
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
@@ -73,7 +73,6 @@ def _id(description: str) -> Any:
 Connection = Annotated[
     str | None,
     Field(
-        min_length=1,
         max_length=MAX_CONNECTION_CHARS,
         description="Which synced account to read (its connection id); "
         "needed only when the copy holds several",
@@ -138,8 +137,8 @@ def create_server(store: Store, *, public_only: bool = False, connection: str | 
         types: Annotated[
             list[SearchType] | None,
             Field(
-                max_length=5,
-                description="What to search; default ticket, comment and attachment (hits grouped by ticket)"
+                max_length=len(get_args(SearchType)),
+                description="What to search; default ticket, comment and attachment (hits grouped by ticket)",
             ),
         ] = None,
         status: Statuses = None,
