@@ -26,7 +26,8 @@ def test_service_syncs_embed_what_they_change(
 
     created = new_connection("Indexed")
     assert browser.connect(http, created["auth_url"]).status_code == 303
-    done = service.wait_idle(http, created["id"])
+    # The sync and then the embedding of every ticket and comment: minutes on a loaded machine.
+    done = service.wait_idle(http, created["id"], timeout=600)
     assert done["runs"][0]["status"] == "succeeded", done["runs"][0]
     with service.store() as store:
         counts = VectorStore(store).counts(created["id"])
@@ -47,7 +48,7 @@ def test_service_syncs_embed_what_they_change(
     ).json()["ticket"]
     time.sleep(1.2)  # the exports hold back the most recent (simulated) minute
     assert http.post(f"/source-connections/{created['id']}/sync").status_code == 202
-    service.wait_idle(http, created["id"])
+    service.wait_idle(http, created["id"], timeout=600)
     found = http.get("/search", params={"q": "espresso maker is dripping", "mode": "semantic"}).json()
     assert found["mode"] == "semantic"
     assert ticket["id"] in [r["id"] for r in found["results"][:3]], found["results"][:3]
