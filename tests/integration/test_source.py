@@ -454,3 +454,23 @@ async def test_a_cursor_stored_by_the_previous_version_still_resumes(
         resumed = [e for p in pages for e in p.entities if isinstance(e, ZendeskCommentEntity)]
         assert owed <= {c.ticket_id for c in resumed}
         assert all(c.breadcrumbs[0].name == names[c.ticket_id] for c in resumed)
+
+
+async def test_comment_authors_are_looked_up_a_page_at_a_time() -> None:
+    """The event export's comments name their authors with one show_many (100 ids) per 100
+    authors of a page, however small the name cache: asked ticket by ticket, every ticket
+    whose author the cache had let go cost a request of its own."""
+    with running_simulator(tickets=120, **FAST) as sim:
+        config = config_for(sim)
+        async with ZendeskClient(
+            config, ApiTokenAuth(sim.admin_email, sim.api_token), backoff=0.05
+        ) as client:
+            source = ZendeskSource(
+                client, config, comment_strategy="bulk", export_page_size=100, name_cache_size=5
+            )
+            pages = [page async for page in source.generate_entities(None)]
+        requests = sim.stats()["requests"]
+    comments = [e for p in pages for e in p.entities if isinstance(e, ZendeskCommentEntity)]
+    assert comments and all(c.author_name for c in comments)
+    event_pages = requests["GET /api/v2/incremental/ticket_events"]
+    assert requests.get("GET /api/v2/users/show_many", 0) <= event_pages

@@ -42,11 +42,15 @@ class NameResolver:
         if isinstance(object_id, int):
             self._caches[kind][object_id] = name
 
-    def remember_objects(self, kind: str, objects: Iterable[dict[str, Any]] | None) -> None:
+    def remember_objects(self, kind: str, objects: Iterable[dict[str, Any]] | None) -> dict[int, str | None]:
+        """Cache the names of ``objects``; return them (the bounded cache may let go of some)."""
+        named: dict[int, str | None] = {}
         for obj in objects or ():
             if isinstance(obj, dict) and isinstance(obj.get("id"), int):
                 name = ticket_name(obj) if kind == "ticket" else obj.get("name")
                 self.remember(kind, obj["id"], name)
+                named[obj["id"]] = name
+        return named
 
     def known(self, kind: str, object_id: Any) -> str | None:
         return self._caches[kind].get(object_id) if isinstance(object_id, int) else None
@@ -63,20 +67,23 @@ class NameResolver:
             else:
                 missing.append(i)
         if missing:
+            named: dict[int, str | None] = {}
             if kind == "group":
                 await self._list_groups()
+                named = {i: cache.get(i) for i in missing}
             else:
                 for start in range(0, len(missing), SHOW_MANY):
                     chunk = missing[start : start + SHOW_MANY]
                     data = await self._client.get_json(
                         f"/api/v2/{_PLURAL[kind]}/show_many.json", params={"ids": ",".join(map(str, chunk))}
                     )
-                    self.remember_objects(kind, data.get(_PLURAL[kind]))
+                    # the answer's names, not the cache's: a bounded cache may already have
+                    # let go of some of them
+                    named.update(self.remember_objects(kind, data.get(_PLURAL[kind])))
             for i in missing:
-                # read from the cache before it can evict them again (it is bounded)
-                found[i] = cache.get(i)
-                if i not in cache:
-                    cache[i] = None
+                found[i] = named.get(i)
+                if i not in named:
+                    cache[i] = None  # no such object (deleted): asked for once
         return found
 
     async def _list_groups(self) -> None:
