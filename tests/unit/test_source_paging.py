@@ -162,3 +162,42 @@ def test_bitmap_round_trip() -> None:
     assert len(again) == 4 and -1 not in again and "x" not in again
     with pytest.raises(InvalidCursor):
         Bitmap.decode("not base64!")
+
+
+class _Answer(dict[str, Any]):
+    """A parsed answer that can be watched with a weak reference (plain dicts cannot)."""
+
+
+async def test_a_page_let_go_by_its_reader_is_freed_while_the_stream_waits() -> None:
+    """An export answer is megabytes of objects; a reader that drops its page before waiting
+    for room in a queue must really let it go, not leave it held by the paging loop until the
+    next page is asked for."""
+    import gc
+    import weakref
+
+    from zensync.source.cursor import ExportPosition
+    from zensync.source.paging import ExportCursorPaging, paginate
+
+    answers: list[weakref.ref[_Answer]] = []
+
+    class Client:
+        async def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+            n = len(answers)
+            answer = _Answer(
+                tickets=[{"id": n * 10 + i} for i in range(3)],
+                after_cursor=f"c{n + 1}",
+                end_of_stream=n == 2,
+            )
+            answers.append(weakref.ref(answer))
+            return answer
+
+    paging = ExportCursorPaging("tickets", ExportPosition())
+    pages = paginate(Client(), "/api/v2/incremental/tickets/cursor.json", paging)  # type: ignore[arg-type]
+    seen: list[int] = []
+    async for page in pages:
+        seen.extend(item["id"] for item in page.items)
+        del page  # as the source's streams do before handing their entities on
+        gc.collect()
+        # the stream is suspended at its yield now, as it is while a queue is full
+        assert answers[-1]() is None, "the paging loop still holds the answer the reader let go"
+    assert seen == [0, 1, 2, 10, 11, 12, 20, 21, 22]

@@ -245,9 +245,16 @@ async def paginate(
                 method="GET",
                 url=path,
             )
-        page = Page(data=data, items=paginator.items(data), last=not paginator.has_more)
-        # The answer is referred to by the page alone while the caller works on it, and not
-        # at all once the caller has let it go: a page of an export is megabytes of objects.
+        # The answer is referred to by the page alone, and this frame keeps no name for either
+        # while it waits at the yield: a caller that lets the page go (before waiting for room
+        # in a queue) lets megabytes of objects go, instead of this frame holding them until
+        # the next page is asked for.
+        box = [data]
         del data
-        yield page
-        del page
+        yield _take_page(box, paginator)
+
+
+def _take_page(box: list[dict[str, Any]], paginator: Paginator) -> Page:
+    """The page of the answer in ``box``, which is left empty."""
+    data = box.pop()
+    return Page(data=data, items=paginator.items(data), last=not paginator.has_more)
