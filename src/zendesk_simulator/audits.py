@@ -135,12 +135,24 @@ def _tag_walk(final: list[str], steps: int, r: random.Random) -> list[list[str]]
     return sets
 
 
+# Audits drawn ahead for the event export (see AuditRenderer), at most.
+EXPORT_AHEAD = 20_000
+
+
 class AuditRenderer:
     """Renders one account's audits; caches the last few tickets' rendered histories."""
 
     def __init__(self, account: GeneratedAccount) -> None:
         self.account = account
         self._cache: LRUCache[tuple[int, str], list[tuple[JSON, JSON | None]]] = LRUCache(maxsize=256)
+        # The event export lists audits by time, so one ticket's audits lie pages apart and its
+        # history would be drawn again for each of them (at 100,000 tickets, 72 % of the export's
+        # audits missed the cache above: 0.7 s of drawing a page). Drawing a ticket for the
+        # export keeps its later audits here until the export reaches them; a reader going
+        # through the stream in order has at most about 13,000 waiting at 100,000 tickets.
+        self._export_ahead: LRUCache[tuple[int, str], tuple[JSON, JSON | None]] = LRUCache(
+            maxsize=EXPORT_AHEAD
+        )
 
     # ------------------------------------------------------------------ generated tickets
 
@@ -417,9 +429,29 @@ class AuditRenderer:
         ev = a.written_event(audit_id)
         return None if ev is None else self.written(ev, base)
 
+    def _exported(self, audit_id: int, base: str) -> tuple[JSON, JSON | None] | None:
+        """:meth:`one` for the event export: a generated ticket's history is drawn once for
+        all its audits as the export comes to them (generated audits never change; a write
+        makes new ones)."""
+        where = generated_ticket_of(audit_id)
+        if where is None:
+            return self.one(audit_id, base)
+        found = self._export_ahead.pop((audit_id, base), None)
+        if found is not None:
+            return found
+        tid, j = where
+        a = self.account
+        if not 0 < tid <= a.n_tickets_generated or j >= len(a.skeleton(tid - 1).steps):
+            return None
+        history = self.generated(tid - 1, base)
+        first = audit_id - j
+        for k in range(j + 1, len(history)):
+            self._export_ahead[(first + k, base)] = history[k]
+        return history[j]
+
     def export_event(self, audit_id: int, base: str, *, comment_events: bool) -> JSON | None:
         """The audit as an item of ``incremental/ticket_events``."""
-        found = self.one(audit_id, base)
+        found = self._exported(audit_id, base)
         if found is None:
             return None
         audit, comment = found

@@ -152,6 +152,33 @@ def test_histories_are_deterministic() -> None:
     assert [x for x, _ in a.audits.for_ticket(77, BASE)] == [x for x, _ in b.audits.for_ticket(77, BASE)]
 
 
+def test_the_event_export_draws_each_ticket_once_and_says_what_each_audit_alone_says() -> None:
+    """The export lists audits by time, so a ticket's audits lie far apart in it; drawing the
+    ticket's history once for all of them must give exactly the items drawn one by one."""
+    from cachetools import LRUCache
+
+    config = SimulatorConfig(tickets=300, seed=5)
+    streamed_account, alone_account = Account(config, now=1_790_000_000), Account(config, now=1_790_000_000)
+    renderer = streamed_account.audits
+    renderer._cache = LRUCache(maxsize=1)  # as at 100,000 tickets: histories long gone by the next audit
+    drawn: list[int] = []
+    draw = renderer._draw
+
+    def counting_draw(i: int, base: str) -> Any:
+        drawn.append(i)
+        return draw(i, base)
+
+    renderer._draw = counting_draw  # type: ignore[method-assign]
+    ids = [audit_id for _, audit_id in streamed_account.events_index().iter_after((-1, 0))]
+    streamed = [streamed_account.render_event(i, BASE, comment_events=True) for i in ids]
+    alone = []
+    for i in ids:
+        alone_account.audits._export_ahead.clear()
+        alone.append(alone_account.render_event(i, BASE, comment_events=True))
+    assert streamed == alone
+    assert sorted(Counter(drawn).values()) == [1] * 300, "a ticket's history was drawn more than once"
+
+
 # ------------------------------------------------------------------------ over HTTP
 
 
