@@ -118,8 +118,9 @@ COMMENT_PAGE = 100  # page[size] maximum of cursor pagination
 MIN_COMMENT_PAGE = 200
 # What the producers may have ready for the consumer (entities, estimated bytes; see
 # zensync.readahead): the ticket stream and per-ticket comment reads (one ticket page is about
-# 9 MB), and the export streams (an event page about 2 MB, a user page about 5 MB).
-OUT_BUDGET = (2000, 12 * 1024 * 1024)
+# 9 MB, so it waits here alone), and the export streams (an event page about 2 MB, a user page
+# about 5 MB).
+OUT_BUDGET = (1000, 6 * 1024 * 1024)
 SIDE_BUDGET = (1000, 4 * 1024 * 1024)
 MAX_HOLD_SECONDS = 1.0
 DAY = 86_400
