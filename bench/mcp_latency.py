@@ -27,7 +27,6 @@ import platform
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,6 +36,8 @@ from typing import Any
 import anyio
 from mcp.client.client import Client
 from mcp.client.stdio import StdioServerParameters
+
+from zensync.testing import sync_into, zensync_command
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -65,34 +66,13 @@ WORDS = (
 TARGETS_MS = {"get_ticket": 50.0, "search": 150.0}
 
 
-def zensync() -> list[str]:
-    script = Path(sys.executable).parent / "zensync"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "zensync.cli"]
-
-
 def build_copy(tickets: int, db: Path, minute_seconds: float) -> dict[str, Any]:
     from zendesk_simulator.testing import running_simulator
 
     started = time.monotonic()
     with running_simulator(tickets=tickets, minute_seconds=minute_seconds, plan="enterprise") as sim:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZENSYNC_")}
-        env.update(ZENSYNC_EMAIL=sim.admin_email, ZENSYNC_API_TOKEN=sim.api_token)
-        subprocess.run(
-            [
-                *zensync(),
-                "sync",
-                "--db",
-                str(db),
-                "--subdomain",
-                sim.subdomain,
-                "--base-url",
-                sim.base_url,
-                "--no-attachments",
-            ],
-            env=env,
-            check=True,
-            stdin=subprocess.DEVNULL,
-        )
+        # no time limit: 100,000 tickets take tens of minutes on a busy machine
+        sync_into(sim, db, "--no-attachments", timeout=None)
         truth = sim.truth()
     return {
         "seconds": round(time.monotonic() - started, 1),
@@ -110,7 +90,7 @@ async def one_run(db: Path, calls: int, seed: int) -> dict[str, dict[str, float]
     rng = random.Random(seed)
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         ids = [int(r[0]) for r in conn.execute("SELECT id FROM tickets")]
-    command = zensync()
+    command = zensync_command()
     params = StdioServerParameters(command=command[0], args=[*command[1:], "mcp", "--db", str(db)])
     timings: dict[str, list[float]] = {"search": [], "search_filtered": [], "get_ticket": []}
     async with Client(params) as client:

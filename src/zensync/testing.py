@@ -34,7 +34,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def sync_into(sim: Any, db: Path | str, *extra: str, cwd: Path | None = None, timeout: float = 300) -> None:
+def sync_into(
+    sim: Any, db: Path | str, *extra: str, cwd: Path | None = None, timeout: float | None = 300
+) -> None:
     """``zensync sync`` of the simulator ``sim`` into ``db`` with the admin's API token, given
     as a user should (environment variables); ``extra`` are more options of the command."""
     env = clean_env(ZENSYNC_EMAIL=sim.admin_email, ZENSYNC_API_TOKEN=sim.api_token)
