@@ -178,7 +178,7 @@ class HistoryRoutes(ApiBase):
         def render(keys: list[int]) -> list[JSON]:
             out = []
             for key in keys:
-                found = self.account.audits.one(TimeKeys.unpack(key)[1], base)
+                found = self.account.audits.in_time_order(TimeKeys.unpack(key)[1], base)
                 if found is not None:
                     out.append(found[0])
             return out
@@ -215,7 +215,9 @@ class HistoryRoutes(ApiBase):
                     break
         if backwards:
             entries.reverse()
-        audits = [found[0] for e in entries if (found := self.account.audits.one(e[1], base)) is not None]
+        audits = [
+            found[0] for e in entries if (found := self.account.audits.in_time_order(e[1], base)) is not None
+        ]
         keep = _kept_params(request, ("cursor",))
         after = before = None
         if entries:

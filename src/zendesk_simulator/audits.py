@@ -145,11 +145,12 @@ class AuditRenderer:
     def __init__(self, account: GeneratedAccount) -> None:
         self.account = account
         self._cache: LRUCache[tuple[int, str], list[tuple[JSON, JSON | None]]] = LRUCache(maxsize=256)
-        # The event export lists audits by time, so one ticket's audits lie pages apart and its
-        # history would be drawn again for each of them (at 100,000 tickets, 72 % of the export's
-        # audits missed the cache above: 0.7 s of drawing a page). Drawing a ticket for the
-        # export keeps its later audits here until the export reaches them; a reader going
-        # through the stream in order has at most about 13,000 waiting at 100,000 tickets.
+        # The event export and List All Ticket Audits list audits by time, so one ticket's
+        # audits lie pages apart and its history would be drawn again for each of them (at
+        # 100,000 tickets 72 % of the export's audits missed the cache above: 0.7 s of drawing
+        # a page). Drawing a ticket for such a walk keeps its later audits here until the walk
+        # reaches them (in_time_order); a reader going through the stream in order has at most
+        # about 13,000 waiting at 100,000 tickets.
         self._export_ahead: LRUCache[tuple[int, str], tuple[JSON, JSON | None]] = LRUCache(
             maxsize=EXPORT_AHEAD
         )
@@ -418,21 +419,25 @@ class AuditRenderer:
         n = len(a.skeleton(tid - 1).steps) if 0 < tid <= a.n_tickets_generated else 0
         return n + len(a.written_events_of(tid))
 
+    def _history_at(self, tid: int, j: int, base: str) -> list[tuple[JSON, JSON | None]] | None:
+        """Generated ticket ``tid``'s audits, if it has one at position ``j``."""
+        a = self.account
+        if not 0 < tid <= a.n_tickets_generated or j >= len(a.skeleton(tid - 1).steps):
+            return None
+        return self.generated(tid - 1, base)
+
     def one(self, audit_id: int, base: str) -> tuple[JSON, JSON | None] | None:
         where = generated_ticket_of(audit_id)
-        a = self.account
         if where is not None:
-            tid, j = where
-            if not 0 < tid <= a.n_tickets_generated or j >= len(a.skeleton(tid - 1).steps):
-                return None
-            return self.generated(tid - 1, base)[j]
-        ev = a.written_event(audit_id)
+            history = self._history_at(*where, base)
+            return None if history is None else history[where[1]]
+        ev = self.account.written_event(audit_id)
         return None if ev is None else self.written(ev, base)
 
-    def _exported(self, audit_id: int, base: str) -> tuple[JSON, JSON | None] | None:
-        """:meth:`one` for the event export: a generated ticket's history is drawn once for
-        all its audits as the export comes to them (generated audits never change; a write
-        makes new ones)."""
+    def in_time_order(self, audit_id: int, base: str) -> tuple[JSON, JSON | None] | None:
+        """:meth:`one` for readers that walk every ticket's audits by time (the event export,
+        List All Ticket Audits): a generated ticket's history is drawn once for all its audits
+        as the walk comes to them (generated audits never change; a write makes new ones)."""
         where = generated_ticket_of(audit_id)
         if where is None:
             return self.one(audit_id, base)
@@ -440,10 +445,9 @@ class AuditRenderer:
         if found is not None:
             return found
         tid, j = where
-        a = self.account
-        if not 0 < tid <= a.n_tickets_generated or j >= len(a.skeleton(tid - 1).steps):
+        history = self._history_at(tid, j, base)
+        if history is None:
             return None
-        history = self.generated(tid - 1, base)
         first = audit_id - j
         for k in range(j + 1, len(history)):
             self._export_ahead[(first + k, base)] = history[k]
@@ -451,7 +455,7 @@ class AuditRenderer:
 
     def export_event(self, audit_id: int, base: str, *, comment_events: bool) -> JSON | None:
         """The audit as an item of ``incremental/ticket_events``."""
-        found = self._exported(audit_id, base)
+        found = self.in_time_order(audit_id, base)
         if found is None:
             return None
         audit, comment = found
