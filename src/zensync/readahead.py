@@ -63,10 +63,26 @@ class Budget:
         within = zip(self.used, weight, self.limits, strict=True)
         return self.idle() or all(used + more <= limit for used, more, limit in within)
 
+    def has_room(self) -> bool:
+        """Whether nothing is held or every counter is below its limit."""
+        return self.idle() or all(used < limit for used, limit in zip(self.used, self.limits, strict=True))
+
+    async def room(self) -> None:
+        """Wait until :meth:`has_room`: a reader waits here *before* reading the next page, so
+        a page it cannot hand on yet is not read (and held) at all."""
+        while not self.has_room():
+            self._freed.clear()
+            await self._freed.wait()
+
     async def take(self, weight: Sequence[int]) -> None:
         while not self.fits(weight):
             self._freed.clear()
             await self._freed.wait()
+        self.add(weight)
+
+    def add(self, weight: Sequence[int]) -> None:
+        """Take ``weight`` now, even past the limits (after waiting for :meth:`room`)."""
+        self._check(weight)
         for i, w in enumerate(weight):
             self.used[i] += w
 
@@ -81,8 +97,10 @@ class BudgetQueue(Generic[T]):
     """A FIFO queue bounded by a :class:`Budget`: ``put(item, weight)`` waits until the item
     fits; taking it out (``get``, ``get_nowait``) gives its weight back."""
 
-    def __init__(self, *limits: int) -> None:
-        self.budget = Budget(*limits)
+    def __init__(self, *limits: int, budget: Budget | None = None) -> None:
+        if (budget is None) == (not limits):
+            raise ValueError("a queue needs either its own limits or a budget to share")
+        self.budget = budget if budget is not None else Budget(*limits)
         self._items: deque[tuple[T, tuple[int, ...]]] = deque()
         self._arrived = asyncio.Event()
 
@@ -93,18 +111,24 @@ class BudgetQueue(Generic[T]):
         return len(self._items)
 
     async def put(self, item: T, weight: Sequence[int] | None = None) -> None:
-        """Add ``item`` (weighing nothing when ``weight`` is None) once it fits."""
+        """Add ``item`` once it fits (at once when ``weight`` is None: it weighs nothing)."""
         held = tuple(weight) if weight is not None else (0,) * len(self.budget.limits)
-        await self.budget.take(held)
+        if weight is not None:
+            await self.budget.take(held)
         self._items.append((item, held))
         self._arrived.set()
 
     def get_nowait(self) -> T:
-        if not self._items:
-            raise asyncio.QueueEmpty
-        item, held = self._items.popleft()
+        item, held = self.get_held()
         self.budget.give(held)
         return item
+
+    def get_held(self) -> tuple[T, tuple[int, ...]]:
+        """The next item and its weight, which stays taken until the caller gives it back
+        (``queue.budget.give(weight)``): for an item that still weighs where it goes next."""
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.popleft()
 
     async def get(self) -> T:
         while not self._items:

@@ -384,6 +384,43 @@ async def test_errors_propagate_instead_of_being_skipped(sim: SimulatorHandle) -
         await run(sim, email=sim.agent_email)
 
 
+# ------------------------------------------------------------------------------ memory
+
+
+async def test_while_its_reader_holds_a_page_the_source_reads_no_other_export_answer(
+    sim: SimulatorHandle,
+) -> None:
+    """Memory flat with size: a page that fills the read-ahead budget (here 10 entities; a
+    page of 1,000 tickets by default) is read alone. While its reader still holds it (the
+    sync engine storing it), no export stream reads its next answer; they go on once the
+    reader asks for the next page, and the copy is complete."""
+    config = config_for(sim)
+    async with ZendeskClient(config, ApiTokenAuth(sim.admin_email, sim.api_token), backoff=0.05) as client:
+        exports: list[str] = []
+        get_json = client.get_json
+
+        async def counted(path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+            if "/incremental/" in path_or_url:
+                exports.append(path_or_url)
+            return await get_json(path_or_url, params)
+
+        client.get_json = counted  # type: ignore[method-assign]
+        source = ZendeskSource(
+            client, config, comment_strategy="per_ticket", export_page_size=20, read_ahead=(10, 10**9)
+        )
+        pages: list[SourcePage] = []
+        read_while_held: dict[str, list[int]] = defaultdict(list)
+        async for page in source.generate_entities(None):
+            pages.append(page)
+            if page.stream in ("tickets", "users", "organizations") and len(page.entities) >= 10:
+                before = len(exports)
+                await asyncio.sleep(0.3)  # the reader is busy with the page
+                read_while_held[page.stream].append(len(exports) - before)
+    assert {"tickets", "users"} <= set(read_while_held)
+    assert all(n == 0 for held in read_while_held.values() for n in held), read_while_held
+    assert_complete(apply({}, pages), sim.truth())
+
+
 # ------------------------------------------------------------------------------ large account
 
 

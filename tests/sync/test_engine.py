@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import io
 import json
 from collections.abc import AsyncIterator
@@ -288,3 +289,47 @@ def test_report_render_without_runs(tmp_path: Path) -> None:
     console = Console(file=io.StringIO(), width=100, record=True)
     console.print(report.render())
     assert "error: boom" in console.export_text()
+
+
+async def test_the_next_page_is_asked_for_only_once_there_is_room_for_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory flat with size: a page that fills the read-ahead budget is stored before the
+    source is asked for the next one, instead of the next one being read and held beside it
+    while it is stored."""
+    # the module (``zensync.sync`` the attribute is the library's sync function)
+    monkeypatch.setattr(importlib.import_module("zensync.sync.engine"), "MAX_AHEAD_ENTITIES", 2)
+    events: list[str] = []
+
+    class HeavyPages:
+        async def generate_entities(self, cursor: dict[str, Any] | None = None) -> AsyncIterator[SourcePage]:
+            for n in range(1, 5):
+                events.append(f"read {n}")
+                users = [
+                    ZendeskUserEntity.from_api({"id": n * 10 + i, "name": f"User {n}.{i}"}) for i in range(3)
+                ]
+                yield SourcePage(stream="users", entities=users, cursor={"page": n})
+            events.append("end")
+
+    apply_page = store.apply_page
+
+    def recorded(connection_id: str, page: SourcePage, *args: Any, **kwargs: Any) -> PageCounts:
+        counts = apply_page(connection_id, page, *args, **kwargs)
+        if page.entities:
+            events.append(f"stored {page.cursor['page']}")
+        return counts
+
+    monkeypatch.setattr(store, "apply_page", recorded)
+    report = await SyncEngine(store, HeavyPages(), CID).run()  # type: ignore[arg-type]
+    assert report.status == "succeeded" and store.counts(CID)["user"] == 12
+    assert events == [
+        "read 1",
+        "stored 1",
+        "read 2",
+        "stored 2",
+        "read 3",
+        "stored 3",
+        "read 4",
+        "stored 4",
+        "end",
+    ]

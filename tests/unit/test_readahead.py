@@ -92,3 +92,49 @@ def test_a_page_of_tickets_weighs_more_than_a_page_of_short_comments() -> None:
     assert page_weight(tickets)[1] > page_weight(comments)[1] > 10 * len("Thanks!")
     long = comments.entities[0].model_copy(update={"body": "x" * 100_000})
     assert long.approx_size() > 100_000
+
+
+def test_a_reader_waits_for_room_before_reading_what_it_could_not_hand_on() -> None:
+    """``room`` lets a reader through only while every counter is below its limit (or nothing
+    is held); ``add`` then takes a page of any size."""
+
+    async def scenario() -> None:
+        budget = Budget(10, 100)
+        await asyncio.wait_for(budget.room(), 1)  # nothing held
+        budget.add((12, 40))  # a page larger than the budget, taken after waiting for room
+        assert budget.used == [12, 40] and not budget.has_room()
+        waiting = asyncio.create_task(budget.room())
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        budget.give((12, 40))
+        await asyncio.wait_for(waiting, 1)
+        budget.add((3, 99))
+        assert budget.has_room()  # both counters below their limits
+        budget.add((0, 1))
+        assert not budget.has_room()  # bytes at the limit
+
+    asyncio.run(scenario())
+
+
+def test_queues_sharing_a_budget_count_what_was_taken_until_it_is_given_back() -> None:
+    async def scenario() -> None:
+        shared = Budget(10, 1_000)
+        first: BudgetQueue[str] = BudgetQueue(budget=shared)
+        second: BudgetQueue[str] = BudgetQueue(budget=shared)
+        await first.put("tickets", (8, 800))
+        blocked = asyncio.create_task(second.put("users", (5, 100)))
+        await asyncio.sleep(0.01)
+        assert not blocked.done()  # 8 + 5 entities do not fit in 10
+        item, weight = first.get_held()
+        assert item == "tickets" and shared.used == [8, 800]  # handed on, still counted
+        await asyncio.sleep(0.01)
+        assert not blocked.done()
+        shared.give(weight)  # its reader is done with it
+        await asyncio.wait_for(blocked, 1)
+        assert second.get_nowait() == "users" and shared.idle()
+        await first.put("nothing", None)  # weightless items never wait
+        assert first.get_nowait() == "nothing"
+
+    asyncio.run(scenario())
+    with pytest.raises(ValueError, match="limits or a budget"):
+        BudgetQueue(10, budget=Budget(10))

@@ -86,7 +86,7 @@ from zensync.entities import (
     ZendeskTicketEntity,
     ZendeskUserEntity,
 )
-from zensync.readahead import BudgetQueue, page_weight
+from zensync.readahead import Budget, BudgetQueue, page_weight
 from zensync.source.context import TicketContext
 from zensync.zendesk.account import connecting_user, require_admin
 from zensync.zendesk.errors import AuthenticationError, NotFound, ZendeskError
@@ -116,12 +116,13 @@ COMMENT_PAGE = 100  # page[size] maximum of cursor pagination
 # Per-ticket comment results are gathered into pages of at least this many entities, unless
 # MAX_HOLD_SECONDS have passed since the last page: each page costs a store transaction.
 MIN_COMMENT_PAGE = 200
-# What the producers may have ready for the consumer (entities, estimated bytes; see
-# zensync.readahead): the ticket stream and per-ticket comment reads (one ticket page is about
-# 9 MB, so it waits here alone), and the export streams (an event page about 2 MB, a user page
-# about 5 MB).
-OUT_BUDGET = (1000, 6 * 1024 * 1024)
-SIDE_BUDGET = (1000, 4 * 1024 * 1024)
+# What the source may hold of pages read but not yet taken by its reader (entities,
+# estimated bytes; see zensync.readahead): pages in its queues, and the page it last yielded
+# until the reader asks for the next one (the sync engine asks once there is room in its own
+# budget: a page of tickets, about 9 MB, is stored before the next page is asked for). A
+# page of tickets therefore waits alone, and while it is being stored no other export answer
+# is read; an event page is about 2 MB, a user page about 5 MB.
+READ_AHEAD = (1000, 6 * 1024 * 1024)
 MAX_HOLD_SECONDS = 1.0
 DAY = 86_400
 # Defaults when the client has not yet seen a bucket's limit (Enterprise; design.md table).
@@ -225,9 +226,12 @@ class ZendeskSource:
         name_cache_size: int = 10_000,
         export_page_size: int = EXPORT_PAGE,
         budgets: Mapping[str, int] | None = None,
+        read_ahead: tuple[int, int] = READ_AHEAD,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if len(read_ahead) != 2 or min(read_ahead) < 1:
+            raise ValueError("read_ahead is (entities, bytes), both at least 1")
         if not 1 <= export_page_size <= EXPORT_PAGE:
             raise ValueError(
                 f"export_page_size must be between 1 and {EXPORT_PAGE} (Zendesk's per_page limit)"
@@ -241,6 +245,8 @@ class ZendeskSource:
         # for an account whose budget is shared with other integrations.
         self.budgets = dict(budgets or {})
         self.name_cache_size = name_cache_size
+        # What may be read ahead of the reader: entities and estimated bytes (READ_AHEAD).
+        self.read_ahead = read_ahead
         self.names = NameResolver(client, name_cache_size)
         # field titles, form, brand and status names: read once per run (source/context.py)
         self.context = TicketContext(client)
@@ -364,6 +370,17 @@ class ZendeskSource:
             {"per_page": self.export_page_size, "include": include},
         )
 
+    def _take_tickets(self, page: Page) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A ticket export answer's tickets and metric sets, taken out of ``page``, once the
+        names its sideloads give are remembered; the rest of the answer (about a third of its
+        12 MB of objects) is let go at once, and :meth:`_ticket_entities` lets each ticket's
+        raw object go as soon as its entity is built."""
+        self._remember_sideloads(page.data)
+        tickets, page.items = page.items, []
+        metric_sets = page.data.get("metric_sets")
+        page.data.clear()
+        return tickets, metric_sets if isinstance(metric_sets, list) else []
+
     def _remember_sideloads(self, data: dict[str, Any]) -> None:
         self.names.remember_objects("user", data.get("users"))
         self.names.remember_objects("group", data.get("groups"))
@@ -384,11 +401,14 @@ class ZendeskSource:
         """Entities, deletions and ids of the in-scope tickets of one export page.
 
         A ticket changed while the export was being read can appear twice in one page; only
-        its last version counts.
+        its last version counts. ``tickets`` and ``metric_sets`` are consumed (emptied): each
+        raw ticket is let go once its entity is built, so a page's raw objects and its
+        entities are not all in memory at once.
         """
         latest: dict[int, dict[str, Any]] = {}
         for raw in tickets:
             latest[raw["id"]] = raw
+        tickets.clear()
         kept = [raw for raw in latest.values() if self._out_of_scope(raw) is None]
         users = await self.names.resolve(
             "user", (raw.get(k) for raw in kept for k in ("requester_id", "submitter_id", "assignee_id"))
@@ -397,11 +417,15 @@ class ZendeskSource:
         groups = await self.names.resolve("group", (raw.get("group_id") for raw in kept))
         if kept:
             await self.context.load()
+        del kept
         metrics = {m.get("ticket_id"): m for m in metric_sets or [] if isinstance(m, dict)}
+        if metric_sets:
+            metric_sets.clear()
         entities: list[ZendeskEntity] = []
         deletions: list[Deletion] = []
         owed: list[int] = []
-        for raw in latest.values():
+        for ticket_id in list(latest):
+            raw = latest.pop(ticket_id)
             reason = self._out_of_scope(raw)
             if reason is not None:
                 deletions.append(
@@ -416,7 +440,7 @@ class ZendeskSource:
                 assignee_name=users.get(raw.get("assignee_id")),
                 organization_name=orgs.get(raw.get("organization_id")),
                 group_name=groups.get(raw.get("group_id")),
-                context=self.context.describe(raw, metrics.get(raw["id"])),
+                context=self.context.describe(raw, metrics.pop(raw["id"], None)),
             )
             self.names.remember("ticket", entity.id, entity.name)
             entities.append(entity)
@@ -441,12 +465,23 @@ class ZendeskSource:
         # comment_count ("Side-Loading": tickets) sizes the comment work; it is not kept on
         # the entity, so a ticket hashes the same whichever stream read it.
         async for page in self._ticket_pages(survey, f"{TICKET_SIDELOADS},comment_count"):
-            self._remember_sideloads(page.data)
-            tickets = [dict(raw) for raw in page.items]
-            comment_counts = {raw["id"]: raw.pop("comment_count", None) for raw in tickets}
-            entities, deletions, owed = await self._ticket_entities(tickets, page.data.get("metric_sets"))
             done = page.last
-            del page  # the answer (about 10 MB of objects a page) is not held while this one is stored
+            tickets, metric_sets = self._take_tickets(page)
+            del page  # the rest of the answer goes now
+            comment_counts = {raw["id"]: raw.pop("comment_count", None) for raw in tickets}
+            # What the plan needs of each ticket (its last version in the page), noted before
+            # the raw objects go as their entities are built.
+            noted = [
+                (
+                    raw["id"],
+                    int(raw.get("generated_timestamp") or _epoch(raw.get("updated_at")) or 0),
+                    _epoch(raw.get("created_at")),
+                    self._out_of_scope(raw) is None,
+                )
+                for raw in {raw["id"]: raw for raw in tickets}.values()
+            ]
+            entities, deletions, owed = await self._ticket_entities(tickets, metric_sets)
+            del tickets, metric_sets
             acc = self._bucket_limit("account", DEFAULT_ACCOUNT_LIMIT)
             exp = self._bucket_limit("incremental-exports", DEFAULT_EXPORT_LIMIT)
             if first and done and self.comment_strategy == "auto" and len(owed) / acc <= 2 / exp:
@@ -460,24 +495,22 @@ class ZendeskSource:
                 )
                 return
             first = False
-            kept = set(owed)
-            for raw in {raw["id"]: raw for raw in tickets}.values():
-                g = int(raw.get("generated_timestamp") or _epoch(raw.get("updated_at")) or 0)
+            for ticket_id, g, created, kept in noted:
                 survey.max_g = max(survey.max_g, g)
                 counts = histogram.setdefault(str(g // DAY), [0, 0])
                 counts[0] += 1
-                n_comments = comment_counts.get(raw["id"])
-                if raw["id"] in kept:
+                n_comments = comment_counts.get(ticket_id)
+                if kept:
                     # requests a per-ticket read of this ticket costs
                     counts[1] += max(1, math.ceil((n_comments or 1) / COMMENT_PAGE))
-                    in_scope.add(raw["id"])
+                    in_scope.add(ticket_id)
                 else:
-                    in_scope.discard(raw["id"])
+                    in_scope.discard(ticket_id)
                 if isinstance(n_comments, int) and n_comments > 0:
                     # Its comments lie between its creation and its last change: spread them
                     # evenly over those days (a difference array: +rate at the first day,
                     # -rate after the last).
-                    start_day = (_epoch(raw.get("created_at")) or g) // DAY
+                    start_day = (created or g) // DAY
                     end_day = max(start_day, g // DAY)
                     rate = n_comments / (end_day - start_day + 1)
                     comment_days[str(start_day)] = comment_days.get(str(start_day), 0.0) + rate
@@ -485,7 +518,7 @@ class ZendeskSource:
                 else:
                     survey.uncounted = True
             survey.in_scope = in_scope.encode()
-            del tickets, comment_counts
+            del noted, comment_counts
             if done:
                 await self._decide_split(state, in_scope)
             yield SourcePage(stream="tickets", entities=entities, deletions=deletions, cursor=state.dump())
@@ -750,8 +783,11 @@ class ZendeskSource:
         # Both queues are bounded by what their pages weigh (entities, estimated bytes), not by
         # how many pages they hold: a ticket page is a thousand tickets, a comment result may
         # be one comment.
-        out: BudgetQueue[_Item] = BudgetQueue(*OUT_BUDGET)
-        side: BudgetQueue[_Item] = BudgetQueue(*SIDE_BUDGET)
+        # Two queues for the order pages go out in, one budget for what they and the page last
+        # yielded weigh (READ_AHEAD).
+        budget = Budget(*self.read_ahead)
+        out: BudgetQueue[_Item] = BudgetQueue(budget=budget)
+        side: BudgetQueue[_Item] = BudgetQueue(budget=budget)
         arrived = asyncio.Event()
         work: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue(maxsize=self.export_page_size)
         tasks: list[asyncio.Task[None]] = []
@@ -761,6 +797,11 @@ class ZendeskSource:
             arrived.set()
 
         side_turn = False  # an export page goes next, if one is ready
+        # The export streams (tickets, events, users, organizations) read their answers one at
+        # a time, each only once there is room for its page (READ_AHEAD): at most one of their
+        # pages is held outside the queues, instead of one per stream waiting for room. They
+        # share the export rate limit, so taking turns costs them little.
+        export_turns = asyncio.Lock()
 
         def events_behind() -> bool:
             """Whether the event stream has done less of its share than the per-ticket reads."""
@@ -772,17 +813,19 @@ class ZendeskSource:
             per_ticket_share = requests_made / requests_total if requests_total else 1.0
             return bool(events_read / max(1, events_total) <= per_ticket_share)
 
-        async def next_item() -> _Item:
+        async def next_item() -> tuple[_Item, tuple[int, ...]]:
+            """The next item, with its weight: still taken from ``budget`` until the reader has
+            asked for the page after the one it goes into."""
             nonlocal side_turn
             while True:
                 if events_behind() and not side.empty():
                     side_turn = False
-                    return side.get_nowait()
+                    return side.get_held()
                 if not out.empty():
-                    return out.get_nowait()
+                    return out.get_held()
                 if not side.empty():
                     side_turn = False
-                    return side.get_nowait()
+                    return side.get_held()
                 arrived.clear()
                 await arrived.wait()
 
@@ -799,25 +842,28 @@ class ZendeskSource:
             for owed in await self._owed_names(list(state.pending)):
                 await work.put(owed)
             position = state.tickets.model_copy()
-            async for page in self._ticket_pages(position):
-                self._remember_sideloads(page.data)
-                entities, deletions, owed_ids = await self._ticket_entities(
-                    page.items, page.data.get("metric_sets")
-                )
-                # The answer (about 10 MB of objects) is not held while the page waits in the
-                # queue and its tickets' comments are read.
-                del page
-                named = [(e.id, e.name) for e in entities if isinstance(e, ZendeskTicketEntity)]
-                item = _Item(
-                    kind="tickets",
-                    page=SourcePage(stream="tickets", entities=entities, deletions=deletions),
-                    ticket_position=position.model_copy(),
-                    owed=owed_ids,
-                )
-                await put(out, item)
-                # Only the queue refers to the page now: once stored it goes, while this task
-                # still hands its tickets to the comment workers.
-                del item, entities, deletions
+            pages = self._ticket_pages(position)
+            while True:
+                async with export_turns:
+                    await budget.room()
+                    page = await anext(pages, None)
+                    if page is None:
+                        break
+                    tickets, metric_sets = self._take_tickets(page)
+                    del page
+                    entities, deletions, owed_ids = await self._ticket_entities(tickets, metric_sets)
+                    del tickets, metric_sets
+                    named = [(e.id, e.name) for e in entities if isinstance(e, ZendeskTicketEntity)]
+                    item = _Item(
+                        kind="tickets",
+                        page=SourcePage(stream="tickets", entities=entities, deletions=deletions),
+                        ticket_position=position.model_copy(),
+                        owed=owed_ids,
+                    )
+                    await put(out, item)
+                    # Only the queue refers to the page now: once stored it goes, while this
+                    # task hands its tickets to the comment workers (out of turn).
+                    del item, entities, deletions
                 for pair in named:
                     await work.put(pair)
             for _ in range(self.concurrency):
@@ -847,21 +893,26 @@ class ZendeskSource:
             del probe  # paginate holds the first page until it has handed it on
             pages = paginate(self.client, EVENTS_EXPORT, paging, params, first=first)
             del first
-            async for page in pages:
-                entities = await self._event_comments(page.items, bulk.until, in_scope)
-                if bulk.events:
-                    read, estimate = bulk.events
-                    bulk.events = [read + len(page.data.get("ticket_events") or []), estimate]
-                last = page.last
-                del page  # the answer is not held while the page waits in the queue
-                item = _Item(
-                    kind="bulk",
-                    page=SourcePage(stream="comments", entities=entities),
-                    bulk=bulk.model_copy(deep=True),
-                    bulk_done=last,
-                )
-                await put(side, item)
-                del item, entities  # not held while the next page is read
+            while True:
+                async with export_turns:
+                    await budget.room()
+                    page = await anext(pages, None)
+                    if page is None:
+                        break
+                    entities = await self._event_comments(page.items, bulk.until, in_scope)
+                    if bulk.events:
+                        read, estimate = bulk.events
+                        bulk.events = [read + len(page.data.get("ticket_events") or []), estimate]
+                    last = page.last
+                    del page  # the answer is not held while the page waits in the queue
+                    item = _Item(
+                        kind="bulk",
+                        page=SourcePage(stream="comments", entities=entities),
+                        bulk=bulk.model_copy(deep=True),
+                        bulk_done=last,
+                    )
+                    await put(side, item)
+                    del item, entities  # not held while the next page is read
 
         async def export_stream(kind: Literal["organizations", "users"]) -> None:
             position: TimePosition | ExportPosition
@@ -871,10 +922,20 @@ class ZendeskSource:
             else:
                 position = state.users.model_copy(deep=True)
                 pages = self._users(position)
-            async for page, done in pages:
-                item = _Item(kind=kind, page=page, position=position.model_copy(deep=True), stream_done=done)
-                await put(side, item)
-                del item, page  # not held while the next page is read
+            while True:
+                async with export_turns:
+                    await budget.room()
+                    found = await anext(pages, None)
+                    if found is None:
+                        break
+                    page, done = found
+                    del found
+                    item = _Item(
+                        kind=kind, page=page, position=position.model_copy(deep=True), stream_done=done
+                    )
+                    del page
+                    await put(side, item)
+                    del item  # not held while the next page is read
 
         producers: dict[str, tuple[Callable[[], Awaitable[None]], BudgetQueue[_Item]]] = {
             "tickets": (ticket_stream, out)
@@ -911,8 +972,17 @@ class ZendeskSource:
                 settled.clear()
                 return page
 
+            # The weight of the page being yielded, given back once the reader asks for the
+            # next page (it is done with this one, or has room beside it).
+            unreleased: list[tuple[int, ...]] = []
+
+            def release() -> None:
+                for weight in unreleased:
+                    budget.give(weight)
+                unreleased.clear()
+
             while running:
-                item = await next_item()
+                item, weight = await next_item()
                 if item.kind == "error":
                     assert item.error is not None
                     raise item.error
@@ -927,6 +997,10 @@ class ZendeskSource:
                     batch.extend(item.page.entities)
                     batch_deletions.extend(item.page.deletions)
                     settled.update(item.settled)
+                    # Small results wait in the batch without weighing on the budget: counted,
+                    # they could fill it and leave the batch waiting for results that wait for
+                    # room.
+                    budget.give(weight)
                     # Each page is one store transaction: small ones are held back while
                     # more comments are on their way (until MIN_COMMENT_PAGE entities, or a
                     # second after the last page), so a stream of one-ticket results does not
@@ -941,6 +1015,7 @@ class ZendeskSource:
                     continue
                 if settled or batch:
                     yield flush()
+                unreleased.append(weight)
                 if item.kind == "tickets":
                     assert item.ticket_position is not None
                     state.tickets = item.ticket_position
@@ -961,6 +1036,7 @@ class ZendeskSource:
                 page.cursor = state.dump()
                 yield page
                 del page
+                release()
             if settled or batch:
                 yield flush()
             state.phase = "done"

@@ -312,7 +312,7 @@ class SyncEngine:
                         else 0
                     )
                     weight = (entities, memory, nbytes)
-                    await ahead.take(weight)
+                    ahead.add(weight)
                     task = (
                         asyncio.create_task(self._download_page_attachments(page, download_limit))
                         if self.download_attachments
@@ -324,6 +324,11 @@ class SyncEngine:
                     pages_read += 1
                     await ready.put(_Staged(page, task, weight, stored))
                     del page  # held by the queue alone, so it goes once stored
+                    # The next page is read only once there is room for it: a page read while
+                    # the budget is full would wait here, held, next to the one being stored
+                    # (a page of tickets weighs more than the whole budget, so it is stored
+                    # alone and the next one is read meanwhile by the source, not here).
+                    await ahead.room()
                 await ready.put(None)
             except asyncio.CancelledError:
                 raise
