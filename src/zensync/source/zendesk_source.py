@@ -803,6 +803,13 @@ class ZendeskSource:
         # share the export rate limit, so taking turns costs them little.
         export_turns = asyncio.Lock()
 
+        @contextlib.asynccontextmanager
+        async def export_turn() -> AsyncIterator[None]:
+            """An export stream's turn to read an answer and put its page: once there is room."""
+            async with export_turns:
+                await budget.room()
+                yield
+
         def events_behind() -> bool:
             """Whether the event stream has done less of its share than the per-ticket reads."""
             bulk = state.bulk
@@ -844,8 +851,7 @@ class ZendeskSource:
             position = state.tickets.model_copy()
             pages = self._ticket_pages(position)
             while True:
-                async with export_turns:
-                    await budget.room()
+                async with export_turn():
                     page = await anext(pages, None)
                     if page is None:
                         break
@@ -894,8 +900,7 @@ class ZendeskSource:
             pages = paginate(self.client, EVENTS_EXPORT, paging, params, first=first)
             del first
             while True:
-                async with export_turns:
-                    await budget.room()
+                async with export_turn():
                     page = await anext(pages, None)
                     if page is None:
                         break
@@ -923,8 +928,7 @@ class ZendeskSource:
                 position = state.users.model_copy(deep=True)
                 pages = self._users(position)
             while True:
-                async with export_turns:
-                    await budget.room()
+                async with export_turn():
                     found = await anext(pages, None)
                     if found is None:
                         break
