@@ -476,7 +476,6 @@ class ZendeskSource:
                     raw["id"],
                     int(raw.get("generated_timestamp") or _epoch(raw.get("updated_at")) or 0),
                     _epoch(raw.get("created_at")),
-                    self._out_of_scope(raw) is None,
                 )
                 for raw in {raw["id"]: raw for raw in tickets}.values()
             ]
@@ -495,12 +494,13 @@ class ZendeskSource:
                 )
                 return
             first = False
-            for ticket_id, g, created, kept in noted:
+            kept = set(owed)
+            for ticket_id, g, created in noted:
                 survey.max_g = max(survey.max_g, g)
                 counts = histogram.setdefault(str(g // DAY), [0, 0])
                 counts[0] += 1
                 n_comments = comment_counts.get(ticket_id)
-                if kept:
+                if ticket_id in kept:
                     # requests a per-ticket read of this ticket costs
                     counts[1] += max(1, math.ceil((n_comments or 1) / COMMENT_PAGE))
                     in_scope.add(ticket_id)
@@ -518,7 +518,7 @@ class ZendeskSource:
                 else:
                     survey.uncounted = True
             survey.in_scope = in_scope.encode()
-            del noted, comment_counts
+            del noted, comment_counts, kept
             if done:
                 await self._decide_split(state, in_scope)
             yield SourcePage(stream="tickets", entities=entities, deletions=deletions, cursor=state.dump())
@@ -780,11 +780,9 @@ class ZendeskSource:
         position over with the page it came with, so a yielded cursor never runs ahead of what
         has been yielded.
         """
-        # Both queues are bounded by what their pages weigh (entities, estimated bytes), not by
-        # how many pages they hold: a ticket page is a thousand tickets, a comment result may
-        # be one comment.
         # Two queues for the order pages go out in, one budget for what they and the page last
-        # yielded weigh (READ_AHEAD).
+        # yielded weigh (READ_AHEAD): entities and estimated bytes, not pages, since a ticket
+        # page is a thousand tickets and a comment result may be one comment.
         budget = Budget(*self.read_ahead)
         out: BudgetQueue[_Item] = BudgetQueue(budget=budget)
         side: BudgetQueue[_Item] = BudgetQueue(budget=budget)
@@ -976,15 +974,6 @@ class ZendeskSource:
                 settled.clear()
                 return page
 
-            # The weight of the page being yielded, given back once the reader asks for the
-            # next page (it is done with this one, or has room beside it).
-            unreleased: list[tuple[int, ...]] = []
-
-            def release() -> None:
-                for weight in unreleased:
-                    budget.give(weight)
-                unreleased.clear()
-
             while running:
                 item, weight = await next_item()
                 if item.kind == "error":
@@ -1019,7 +1008,6 @@ class ZendeskSource:
                     continue
                 if settled or batch:
                     yield flush()
-                unreleased.append(weight)
                 if item.kind == "tickets":
                     assert item.ticket_position is not None
                     state.tickets = item.ticket_position
@@ -1040,7 +1028,9 @@ class ZendeskSource:
                 page.cursor = state.dump()
                 yield page
                 del page
-                release()
+                # The page's weight counted until the reader asked for the next page (it is
+                # done with this one, or has room beside it).
+                budget.give(weight)
             if settled or batch:
                 yield flush()
             state.phase = "done"
