@@ -421,6 +421,34 @@ async def test_while_its_reader_holds_a_page_the_source_reads_no_other_export_an
     assert_complete(apply({}, pages), sim.truth())
 
 
+async def test_the_comment_plan_is_made_after_the_last_surveyed_page_is_taken(sim: SimulatorHandle) -> None:
+    """Memory flat with size: the plan (a page of events read, the tickets left to per-ticket
+    reads listed) is made once its reader has taken the survey's last page of tickets, not
+    while that page of entities is still held; the plan comes in a page of its own."""
+    config = config_for(sim)
+    async with ZendeskClient(config, ApiTokenAuth(sim.admin_email, sim.api_token), backoff=0.05) as client:
+        timeline: list[tuple[str, str]] = []
+        get_json = client.get_json
+
+        async def logged(path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+            timeline.append(("request", path_or_url))
+            return await get_json(path_or_url, params)
+
+        client.get_json = logged  # type: ignore[method-assign]
+        source = ZendeskSource(client, config, export_page_size=25, budgets={"account": 30})
+        pages: list[SourcePage] = []
+        async for page in source.generate_entities(None):
+            timeline.append(("page", page.cursor["phase"]))
+            pages.append(page)
+    probe = timeline.index(("request", "/api/v2/incremental/ticket_events.json"))
+    surveyed = [p for p in pages if p.cursor["phase"] == "survey"]
+    assert len(surveyed) >= 3 and sum(len(p.entities) for p in surveyed) == sim.truth()["ticket"]
+    assert timeline[:probe].count(("page", "survey")) == len(surveyed)  # all taken before it
+    plan = pages[len(surveyed)]
+    assert plan.cursor["phase"] == "tickets" and plan.cursor.get("bulk") and not plan.entities
+    assert_complete(apply({}, pages), sim.truth())
+
+
 # ------------------------------------------------------------------------------ large account
 
 

@@ -519,12 +519,16 @@ class ZendeskSource:
                     survey.uncounted = True
             survey.in_scope = in_scope.encode()
             del noted, comment_counts, kept
-            if done:
-                await self._decide_split(state, in_scope)
             yield SourcePage(stream="tickets", entities=entities, deletions=deletions, cursor=state.dump())
-            if done:
-                return
             del entities, deletions, owed  # not held while the next page is read
+            if done:
+                # Planned once the last page is stored and let go: the plan reads a page of
+                # events and lists the tickets left to per-ticket reads, which beside a page of
+                # ticket entities made the first run's highest memory. Resumed from here, the
+                # survey reads an empty last page and plans then.
+                await self._decide_split(state, in_scope)
+                yield SourcePage(stream="tickets", cursor=state.dump())
+                return
 
     def _bucket_limit(self, bucket: str, default: int) -> int:
         """Requests per minute of a bucket: as configured, as the client last saw it, or the default."""
@@ -620,6 +624,7 @@ class ZendeskSource:
         async for page in paginate(self.client, TICKETS_EXPORT, paging, params):
             for raw in page.items:
                 in_scope.discard(raw["id"])
+            del page  # not held while the next page is read
 
     @staticmethod
     def _event_estimator(survey: SurveyState, probe: dict[str, Any]) -> Callable[[int], float]:
