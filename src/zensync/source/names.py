@@ -21,7 +21,7 @@ class _NameCache:
     A plain dict in use order (a hit moves its pair to the end; the first pair is the oldest):
     about 65 bytes a pair against 140 for ``cachetools.LRUCache``, which keeps two more maps
     beside its data. Full caches of 10,000 users and 10,000 tickets held about 4 MB more that
-    way (bench/README.md, "Memory").
+    way (bench/README.md, "Memory, continued").
     """
 
     __slots__ = ("_names", "maxsize")

@@ -275,9 +275,9 @@ def _share_one_heap() -> None:
 
     By default each thread that allocates gets an arena of its own (up to eight per core): the
     store's and the downloads' worker threads then each keep a heap sized to the largest page
-    they handled, and a freed megabyte in one cannot serve another. With one arena a sync of
-    10,000 tickets peaked 9 MB lower (154 → 145 MB) and one of 1,000 tickets 2 MB lower, at the
-    same speed (bench/README.md, "Memory"). It applies to threads that allocate for the first
+    they handled, and a freed megabyte in one cannot serve another. Measured, the gain is
+    small: 3 MB at 1,000 tickets and 1.3 MB at 10,000 in back-to-back runs, no slower
+    (bench/README.md, "Memory, continued"). It applies to threads that allocate for the first
     time after the call, and lasts for the process.
     """
     libc = _glibc()
@@ -289,7 +289,7 @@ async def _returning_free_memory(interval: float = TRIM_INTERVAL_SECONDS) -> Non
     """Every ``interval`` seconds, give the C heap's free pages back to the system.
 
     A sync parses megabyte pages and frees them on several threads (the event loop, the store's
-    and the downloads' worker threads, each with its own glibc arena), which leaves tens of MB
+    and the downloads' worker threads), which leaves tens of MB
     free but mapped inside the arenas; glibc returns only the top of each heap by itself.
     ``malloc_trim`` returns the free pages from the middle too (a few ms, on a worker thread).
     """
