@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -246,6 +247,7 @@ async def open_source(
 # Memory
 
 
+@functools.cache
 def _glibc() -> Any | None:
     """The C library when it is glibc (``malloc_trim``/``mallopt``), else None (macOS, Windows, musl)."""
     if not sys.platform.startswith("linux"):
@@ -437,9 +439,10 @@ async def _run_engine(
 ) -> RunReport:
     from zensync.source import ZendeskSource
 
+    trimmer: asyncio.Task[None] | None = None
     if trim_memory:
         _share_one_heap()
-    trimmer = asyncio.create_task(_returning_free_memory()) if trim_memory else None
+        trimmer = asyncio.create_task(_returning_free_memory())
     try:
         async with _client(connection.config, connection, transport, client_options) as client:
             engine = SyncEngine(

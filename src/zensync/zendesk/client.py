@@ -344,8 +344,7 @@ class ZendeskClient:
             response = await self._http.send(request, stream=stream)
             if stream and (response.status_code >= 400):
                 await response.aread()
-            if not stream or response.status_code >= 400:
-                _unbind(response)
+            _unbind(response)  # a streamed answer still being read is left bound
         except httpx.TransportError as exc:
             shown = redact_url(request.url, account_host=self._account_host)
             raise self._transport_failure(exc, method, shown) from exc
