@@ -30,6 +30,7 @@ from zensync.entities import (
     ZendeskUserEntity,
 )
 from zensync.source import CommentStrategy, ZendeskSource
+from zensync.source.answers import ticket_events, ticket_export
 from zensync.zendesk.auth import ApiTokenAuth
 from zensync.zendesk.client import ZendeskClient
 from zensync.zendesk.errors import AuthenticationError, PermissionDenied
@@ -399,10 +400,10 @@ async def test_while_its_reader_holds_a_page_the_source_reads_no_other_export_an
         exports: list[str] = []
         get_json = client.get_json
 
-        async def counted(path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        async def counted(path_or_url: str, params: Any = None, **kw: Any) -> dict[str, Any]:
             if "/incremental/" in path_or_url:
                 exports.append(path_or_url)
-            return await get_json(path_or_url, params)
+            return await get_json(path_or_url, params, **kw)
 
         client.get_json = counted  # type: ignore[method-assign]
         source = ZendeskSource(
@@ -430,9 +431,9 @@ async def test_the_comment_plan_is_made_after_the_last_surveyed_page_is_taken(si
         timeline: list[tuple[str, str]] = []
         get_json = client.get_json
 
-        async def logged(path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        async def logged(path_or_url: str, params: Any = None, **kw: Any) -> dict[str, Any]:
             timeline.append(("request", path_or_url))
-            return await get_json(path_or_url, params)
+            return await get_json(path_or_url, params, **kw)
 
         client.get_json = logged  # type: ignore[method-assign]
         source = ZendeskSource(client, config, export_page_size=25, budgets={"account": 30})
@@ -539,3 +540,37 @@ async def test_comment_authors_are_looked_up_a_page_at_a_time() -> None:
     assert comments and all(c.author_name for c in comments)
     event_pages = requests["GET /api/v2/incremental/ticket_events"]
     assert requests.get("GET /api/v2/users/show_many", 0) <= event_pages
+
+
+async def test_answers_read_in_part_lose_nothing_the_source_keeps(simulator: SimulatorHandle) -> None:
+    """Over real HTTP: a page of the ticket export read with :func:`ticket_export` has the
+    same tickets as the whole answer, and a name for every sideloaded user, group and
+    organization; a page of events read with :func:`ticket_events` has every comment event."""
+    config = config_for(simulator)
+    auth = ApiTokenAuth(simulator.admin_email, simulator.api_token)
+    tickets_params = {"start_time": 0, "include": "users,groups,organizations,metric_sets"}
+    events_params = {"start_time": 0, "include": "comment_events"}
+    async with ZendeskClient(config, auth, backoff=0.05) as client:
+        whole = await client.get_json("/api/v2/incremental/tickets/cursor.json", params=tickets_params)
+        part = await client.get_json(
+            "/api/v2/incremental/tickets/cursor.json", params=tickets_params, decode=ticket_export
+        )
+        whole_events = await client.get_json("/api/v2/incremental/ticket_events.json", params=events_params)
+        part_events = await client.get_json(
+            "/api/v2/incremental/ticket_events.json", params=events_params, decode=ticket_events
+        )
+    assert whole["tickets"] and part["tickets"] == whole["tickets"]
+    for key in ("users", "groups", "organizations"):
+        assert whole[key] and part[key] == [{"id": o["id"], "name": o["name"]} for o in whole[key]]
+    assert len(part["metric_sets"]) == len(whole["metric_sets"])
+    for kept, metric in zip(part["metric_sets"], whole["metric_sets"], strict=True):
+        assert kept == {key: metric.get(key) for key in kept}
+    assert (part["after_cursor"], part["end_of_stream"]) == (whole["after_cursor"], whole["end_of_stream"])
+    comments = [
+        [c for c in e["child_events"] if c["event_type"] in ("Comment", "VoiceComment")]
+        for e in whole_events["ticket_events"]
+    ]
+    assert any(comments)
+    assert [e["child_events"] for e in part_events["ticket_events"]] == comments
+    assert [e["id"] for e in part_events["ticket_events"]] == [e["id"] for e in whole_events["ticket_events"]]
+    assert part_events["end_time"] == whole_events["end_time"]

@@ -181,7 +181,9 @@ async def test_a_page_let_go_by_its_reader_is_freed_while_the_stream_waits() -> 
     answers: list[weakref.ref[_Answer]] = []
 
     class Client:
-        async def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        async def get_json(
+            self, path: str, params: dict[str, Any] | None = None, decode: Any = None
+        ) -> dict[str, Any]:
             n = len(answers)
             answer = _Answer(
                 tickets=[{"id": n * 10 + i} for i in range(3)],

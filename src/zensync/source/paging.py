@@ -46,7 +46,13 @@ __all__ = [
 class Client(Protocol):
     """What the source needs of :class:`zensync.zendesk.client.ZendeskClient`."""
 
-    async def get_json(self, path_or_url: str, params: dict[str, Any] | None = None) -> dict[str, Any]: ...
+    async def get_json(
+        self,
+        path_or_url: str,
+        params: dict[str, Any] | None = None,
+        *,
+        decode: Callable[[bytes], Any] | None = None,
+    ) -> dict[str, Any]: ...
 
 
 def export_start(start_time: int) -> int:
@@ -220,8 +226,12 @@ async def paginate(
     params: dict[str, Any] | None = None,
     *,
     first: dict[str, Any] | None = None,
+    decode: Callable[[bytes], Any] | None = None,
 ) -> AsyncIterator[Page]:
     """Every page of ``path`` under ``paginator``; ``params`` go with every request.
+
+    ``decode``: how the client reads each answer's body (e.g. :func:`.answers.ticket_export`,
+    which keeps only the names of a ticket page's sideloads); by default the whole object.
 
     ``first``: the first page's answer when it has been read already (the source reads the
     event stream's first page to plan with).
@@ -235,9 +245,9 @@ async def paginate(
         if first is not None:
             data, first = first, None
         elif paginator.next_url is not None:
-            data = await client.get_json(paginator.next_url)
+            data = await client.get_json(paginator.next_url, decode=decode)
         else:
-            data = await client.get_json(path, params={**fixed, **paginator.request_params()})
+            data = await client.get_json(path, params={**fixed, **paginator.request_params()}, decode=decode)
         if not paginator.update(data):
             raise BadResponse(
                 f"Zendesk's {paginator.items_key} listing made no progress (the same page again); "

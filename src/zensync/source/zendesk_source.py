@@ -91,6 +91,7 @@ from zensync.source.context import TicketContext
 from zensync.zendesk.account import connecting_user, require_admin
 from zensync.zendesk.errors import AuthenticationError, NotFound, ZendeskError
 
+from .answers import COMMENT_EVENT_TYPES, ticket_events, ticket_export, ticket_ids
 from .cursor import Bitmap, BulkState, SourceCursor, SurveyState, load_cursor
 from .names import NameResolver
 from .paging import (
@@ -130,7 +131,6 @@ DEFAULT_ACCOUNT_LIMIT = 700
 DEFAULT_EXPORT_LIMIT = 10
 # A bitmap beyond this many ticket ids (16 MiB) is not worth it: read comments per ticket.
 MAX_BITMAP_IDS = 1 << 27
-COMMENT_EVENT_TYPES = frozenset({"Comment", "VoiceComment"})
 # What a download depends on, refreshed when a failed one is retried (Show Attachment).
 _DOWNLOAD_FIELDS = (
     "content_url",
@@ -368,6 +368,7 @@ class ZendeskSource:
             TICKETS_EXPORT,
             ExportCursorPaging("tickets", position),
             {"per_page": self.export_page_size, "include": include},
+            decode=ticket_export,
         )
 
     def _take_tickets(self, page: Page) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -621,7 +622,7 @@ class ZendeskSource:
         """
         paging = ExportCursorPaging("tickets", ExportPosition(start_time=split))
         params = {"per_page": self.export_page_size}
-        async for page in paginate(self.client, TICKETS_EXPORT, paging, params):
+        async for page in paginate(self.client, TICKETS_EXPORT, paging, params, decode=ticket_ids):
             for raw in page.items:
                 in_scope.discard(raw["id"])
             del page  # not held while the next page is read
@@ -680,6 +681,7 @@ class ZendeskSource:
                 "include": "comment_events",
                 "per_page": self.export_page_size,
             },
+            decode=ticket_events,
         )
 
     # ---------------------------------------------------------------------------- comments
@@ -900,7 +902,7 @@ class ZendeskSource:
             params = {"include": "comment_events", "per_page": self.export_page_size}
             first = probe if probe is not None and bulk.start_time == 0 else None
             del probe  # paginate holds the first page until it has handed it on
-            pages = paginate(self.client, EVENTS_EXPORT, paging, params, first=first)
+            pages = paginate(self.client, EVENTS_EXPORT, paging, params, first=first, decode=ticket_events)
             del first
             while True:
                 async with export_turn():
