@@ -2,24 +2,54 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 from zensync.source.names import NameResolver, _NameCache
 
 
-def test_a_full_cache_lets_go_of_the_least_recently_used_name() -> None:
-    cache = _NameCache(3)
-    for i in (1, 2, 3):
+def test_a_full_cache_lets_go_of_the_least_recently_used_names_a_generation_at_a_time() -> None:
+    cache = _NameCache(8)  # generations of 2 names
+    for i in range(1, 7):
         cache[i] = f"user {i}"
-    assert cache.get(1) == "user 1"  # 1 is now the most recently used
-    cache[4] = "user 4"
-    assert len(cache) == 3
-    assert 2 not in cache
-    assert [cache.get(i) for i in (1, 3, 4)] == ["user 1", "user 3", "user 4"]
-    cache[3] = "renamed"  # a rewrite counts as a use and keeps one pair
-    cache[5] = "user 5"
-    assert 1 not in cache and len(cache) == 3
+    assert cache.get(1) == "user 1"  # 1 is used again: kept with the young names
+    cache[7] = "user 7"  # the cache is full: the oldest generation (1 and 2) goes, but 1 was used
+    assert 1 in cache and 2 not in cache
+    assert [cache.get(i) for i in (3, 4, 5, 6, 7)] == [f"user {i}" for i in (3, 4, 5, 6, 7)]
+    assert len(cache) <= 8
+    cache[3] = "renamed"  # the newest name is the one found
     assert cache.get(3) == "renamed"
+    for i in range(10, 30):
+        cache[i] = f"user {i}"
+    assert len(cache) <= 8 and 3 not in cache and 29 in cache
+
+
+def test_a_full_cache_is_held_in_a_few_compact_blocks() -> None:
+    """Memory flat with size: 10,000 names are not 20,000 small objects that pin the parser's
+    memory, but a few arrays: less than half what a dict of them holds."""
+    names = [f"Customer {i} of Example Trading Company" for i in range(9_999)]
+    tracemalloc.start()
+    try:
+        cache = _NameCache(10_000)
+        for i, name in enumerate(names):
+            cache[1_000_000_000 + i] = name + ""  # a name of its own, as parsed from a page
+        compact, _ = tracemalloc.get_traced_memory()
+        plain = {1_000_000_000 + i: (name + ".")[:-1] for i, name in enumerate(names)}
+        both, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(cache) == len(plain) == 9_999  # three generations frozen, one filling
+    assert cache.get(1_000_000_000) == names[0] and cache.get(1_000_009_998) == names[9_998]
+    assert compact < (both - compact) / 2, (compact, both - compact)
+
+
+def test_ids_beyond_64_bits_are_named_while_they_are_young() -> None:
+    cache = _NameCache(8)
+    cache[2**70] = "huge"
+    assert cache.get(2**70) == "huge"
+    for i in range(1, 3):
+        cache[i] = f"user {i}"
+    assert 2**70 not in cache and cache.get(2**70) is None  # let go, asked for again if needed
 
 
 def test_an_unknown_id_is_remembered_as_none_and_told_apart_from_a_miss() -> None:

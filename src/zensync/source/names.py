@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+from array import array
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,40 +17,119 @@ SHOW_MANY = 100  # ids per show_many request
 _PLURAL = {"user": "users", "organization": "organizations", "ticket": "tickets", "group": "groups"}
 
 
-class _NameCache:
-    """At most ``maxsize`` id → name pairs, the least recently used let go first.
+class _Generation:
+    """Names frozen out of a cache's young generation: sorted ids in an ``array('q')`` and the
+    names' UTF-8 in one ``bytes``, so a thousand names are three objects, not two thousand."""
 
-    A plain dict in use order (a hit moves its pair to the end; the first pair is the oldest):
-    about 65 bytes a pair against 140 for ``cachetools.LRUCache``, which keeps two more maps
-    beside its data. Full caches of 10,000 users and 10,000 tickets held about 4 MB more that
-    way (bench/README.md, "Memory, continued").
-    """
+    __slots__ = ("_blob", "_ends", "_ids", "_nones")
 
-    __slots__ = ("_names", "maxsize")
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._names: dict[int, str | None] = {}
-
-    def __contains__(self, object_id: object) -> bool:
-        return object_id in self._names
+    def __init__(self, pairs: dict[int, str | None]) -> None:
+        ids = sorted(pairs)
+        self._ids = array("q", ids)
+        ends = array("I")
+        nones = bytearray(len(ids))
+        parts: list[bytes] = []
+        end = 0
+        for i, object_id in enumerate(ids):
+            name = pairs[object_id]
+            if name is None:
+                nones[i] = 1
+            else:
+                part = name.encode("utf-8", "surrogatepass")
+                parts.append(part)
+                end += len(part)
+            ends.append(end)
+        self._ends = ends
+        self._nones = bytes(nones)
+        self._blob = b"".join(parts)
 
     def __len__(self) -> int:
-        return len(self._names)
+        return len(self._ids)
+
+    def ids(self) -> array[int]:
+        return self._ids
+
+    def find(self, object_id: int) -> tuple[bool, str | None]:
+        """(whether ``object_id`` is here, its name)."""
+        ids = self._ids
+        i = bisect.bisect_left(ids, object_id)
+        if i == len(ids) or ids[i] != object_id:
+            return False, None
+        if self._nones[i]:
+            return True, None
+        start = self._ends[i - 1] if i else 0
+        return True, self._blob[start : self._ends[i]].decode("utf-8", "surrogatepass")
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+class _NameCache:
+    """About ``maxsize`` id → name pairs; a name used or learnt recently is kept, the least
+    recently used are let go first, a generation (a quarter of the cache) at a time.
+
+    New and used pairs go into a young dict; when it holds a quarter of ``maxsize`` it is
+    frozen into a :class:`_Generation` (compact, in a few large blocks), and the oldest
+    generations are let go beyond ``maxsize`` (a full cache holds three to four quarters of
+    it). A name found in a frozen generation is copied back into the young one, so names in
+    use stay. Held as a dict of separate ``int`` and ``str`` objects, 10,000 names took about
+    1.5 MB, and those small objects, made while a page of tickets was parsed, kept the
+    parser's memory from being given back while the cache let them go one at a time
+    (bench/README.md, "Memory, continued"); this way they take about 0.6 MB, a quarter of it
+    in separate objects that are let go a generation at a time.
+    """
+
+    __slots__ = ("_frozen", "_young", "generation", "maxsize")
+
+    def __init__(self, maxsize: int) -> None:
+        if maxsize < 1:
+            raise ValueError("a name cache holds at least one name")
+        self.maxsize = maxsize
+        self.generation = max(1, maxsize // 4)
+        self._young: dict[int, str | None] = {}
+        self._frozen: list[_Generation] = []  # oldest first
+
+    def _find(self, object_id: int) -> tuple[bool, str | None]:
+        young = self._young
+        if object_id in young:
+            return True, young[object_id]
+        if object_id in _INT64:
+            for generation in reversed(self._frozen):
+                found = generation.find(object_id)
+                if found[0]:
+                    return found
+        return False, None
+
+    def __contains__(self, object_id: object) -> bool:
+        return isinstance(object_id, int) and self._find(object_id)[0]
+
+    def __len__(self) -> int:
+        """How many ids have a name here (each counted once)."""
+        held = set(self._young)
+        for generation in self._frozen:
+            held.update(generation.ids())
+        return len(held)
+
+    def find(self, object_id: int) -> tuple[bool, str | None]:
+        """(whether ``object_id`` is here, its name); found, it counts as used."""
+        known, name = self._find(object_id)
+        if known and object_id not in self._young:
+            self[object_id] = name  # used: kept with the young names
+        return known, name
 
     def get(self, object_id: int) -> str | None:
-        names = self._names
-        if object_id not in names:
-            return None
-        name = names[object_id] = names.pop(object_id)
-        return name
+        return self.find(object_id)[1]
 
     def __setitem__(self, object_id: int, name: str | None) -> None:
-        names = self._names
-        names.pop(object_id, None)
-        names[object_id] = name
-        if len(names) > self.maxsize:
-            del names[next(iter(names))]
+        young = self._young
+        young[object_id] = name
+        if len(young) >= self.generation:
+            self._young = {}
+            compact = {i: n for i, n in young.items() if i in _INT64}  # array('q') ids
+            self._frozen.append(_Generation(compact))
+            # with the young names (fewer than a generation), at most maxsize in all
+            while sum(map(len, self._frozen)) > self.maxsize - self.generation + 1:
+                del self._frozen[0]
 
 
 def _ids(values: Iterable[Any]) -> list[int]:
@@ -94,8 +175,9 @@ class NameResolver:
         found: dict[Any, str | None] = {}
         missing: list[int] = []
         for i in wanted:
-            if i in cache:
-                found[i] = cache.get(i)
+            known, name = cache.find(i)
+            if known:
+                found[i] = name
             else:
                 missing.append(i)
         if missing:
