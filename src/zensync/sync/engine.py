@@ -53,9 +53,10 @@ STREAM_TYPES: dict[str, tuple[EntityType, ...]] = {
 # always let through, however large, and the next page is asked for only once there is room:
 # a ticket page is stored alone, and the source reads the next one meanwhile. Halving these
 # (16 -> 8 MB, 3,000 -> 2,000 entities) took the 10,000-ticket peak RSS from 178 to 168 MB
-# with no slower time ÷ bound.
-MAX_AHEAD_ENTITIES = 2000
-MAX_AHEAD_MEMORY = 8 * 1024 * 1024
+# with no slower time ÷ bound; a quarter of that again (with the source's READ_AHEAD) took a
+# 30,000-ticket sync from 148 to 136 MB, in the same time (bench/README.md, "Memory, flat").
+MAX_AHEAD_ENTITIES = 500
+MAX_AHEAD_MEMORY = 2 * 1024 * 1024
 MAX_AHEAD_BYTES = 64 * 1024 * 1024
 
 ProgressCallback = Callable[[str, PageCounts], None]
