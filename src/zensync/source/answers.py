@@ -22,11 +22,9 @@ __all__ = ["COMMENT_EVENT_TYPES", "ticket_events", "ticket_export", "ticket_ids"
 
 COMMENT_EVENT_TYPES = frozenset({"Comment", "VoiceComment"})
 
-_PAGING = ("after_cursor", "after_url", "before_cursor", "before_url", "end_of_stream", "end_time", "count")
-
 
 class _Named(msgspec.Struct):
-    """A sideloaded user, group or organization: what :class:`.names.NameBook` keeps of it."""
+    """A sideloaded user, group or organization: what :class:`.names.NameResolver` keeps of it."""
 
     id: Any = None
     name: Any = None
@@ -42,47 +40,46 @@ class _MetricSet(msgspec.Struct):
     solved_at: Any = None
 
 
-class _TicketExportPage(msgspec.Struct):
+class _ExportPaging(msgspec.Struct):
+    """The paging keys of a cursor-based export page (:class:`.paging.ExportCursorPaging`)."""
+
+    after_cursor: Any = None
+    after_url: Any = None
+    before_cursor: Any = None
+    before_url: Any = None
+    end_of_stream: Any = None
+    end_time: Any = None
+    count: Any = None
+
+
+class _TicketExportPage(_ExportPaging):
     """A page of the cursor-based ticket export (spec ``TicketsIncrementalExportResponse``)
-    with its sideloads; the paging keys are those of :class:`.paging.ExportCursorPaging`."""
+    with its sideloads."""
 
     tickets: Any = None
     users: list[_Named] | None = None
     groups: list[_Named] | None = None
     organizations: list[_Named] | None = None
     metric_sets: list[_MetricSet] | None = None
-    after_cursor: Any = None
-    after_url: Any = None
-    before_cursor: Any = None
-    before_url: Any = None
-    end_of_stream: Any = None
-    end_time: Any = None
-    count: Any = None
 
 
 class _Id(msgspec.Struct):
     id: Any = None
 
 
-class _TicketIdsPage(msgspec.Struct):
+class _TicketIdsPage(_ExportPaging):
     """A page of the ticket export of which only the tickets' ids are read."""
 
     tickets: list[_Id] | None = None
-    after_cursor: Any = None
-    after_url: Any = None
-    before_cursor: Any = None
-    before_url: Any = None
-    end_of_stream: Any = None
-    end_time: Any = None
-    count: Any = None
 
 
 _decoder = msgspec.json.Decoder(_TicketExportPage)
 _ids_decoder = msgspec.json.Decoder(_TicketIdsPage)
 
 
-def _paging(page: _TicketExportPage | _TicketIdsPage) -> dict[str, Any]:
-    return {key: getattr(page, key) for key in _PAGING if getattr(page, key) is not None}
+def _paging(page: _ExportPaging) -> dict[str, Any]:
+    keys = _ExportPaging.__struct_fields__
+    return {key: getattr(page, key) for key in keys if getattr(page, key) is not None}
 
 
 def _named(objects: list[_Named] | None) -> list[dict[str, Any]] | None:

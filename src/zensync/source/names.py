@@ -75,7 +75,7 @@ class _NameCache:
     use stay. Held as a dict of separate ``int`` and ``str`` objects, 10,000 names took about
     1.5 MB, and those small objects, made while a page of tickets was parsed, kept the
     parser's memory from being given back while the cache let them go one at a time
-    (bench/README.md, "Memory, continued"); this way they take about 0.6 MB, a quarter of it
+    (bench/README.md, "Memory, flat"); this way they take about 0.6 MB, a quarter of it
     in separate objects that are let go a generation at a time.
     """
 
