@@ -355,7 +355,10 @@ async def test_a_paced_burst_with_late_answers_gets_no_429() -> None:
     assert answered == [sim.admin_email] * 200
     assert served["faults"] >= 15, "too few late answers to test anything"
     assert (stats.rate_limited, served["rate_limited"]) == (0, 0)
-    assert served["buckets"]["account"] == 200 == stats.requests_by_bucket["account"]
+    # Every request the simulator counted was answered; the client may have sent one more for
+    # a request that never reached it (a pooled connection closed under it, retried at once).
+    assert served["buckets"]["account"] == 200
+    assert stats.requests_by_bucket["account"] == 200 + stats.retries
 
 
 async def test_faults_are_retried_until_every_request_succeeds(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from zensync.entities import (
     ZendeskUserEntity,
 )
 from zensync.store import Store, StoreError
+from zensync.store.store import ROWS_PER_WRITE
 
 CID = "acme"
 
@@ -229,6 +230,27 @@ def test_a_failing_page_changes_nothing(store: Store) -> None:
     assert store.get_cursor(CID) == {"at": 1}
     assert store.counts(CID)["ticket"] == 1
     assert row(store, "tickets", 1)["subject"] == "Printer jam"  # type: ignore[index]
+
+
+def test_a_page_larger_than_one_write_is_stored_whole_in_one_transaction(store: Store) -> None:
+    """Rows are written ROWS_PER_WRITE at a time (memory), but a page is still one transaction:
+    every row or none, counted once."""
+    n = ROWS_PER_WRITE * 2 + 37
+    run = store.create_run(CID, "full")
+    first = store.apply_page(CID, page(*(ticket(i) for i in range(1, n + 1)), cursor={"at": 1}), run.id)
+    assert (first["ticket"].inserted, first["ticket"].updated) == (n, 0)
+    assert store.counts(CID)["ticket"] == n
+    later = store.create_run(CID, "incremental").id
+    renamed = [ticket(i, subject=f"Renamed {i}") if i % 2 else ticket(i) for i in range(1, n + 1)]
+    changed = store.apply_page(CID, page(*renamed, cursor={"at": 2}), later)
+    assert (changed["ticket"].updated, changed["ticket"].unchanged) == ((n + 1) // 2, n // 2)
+    assert row(store, "tickets", n)["subject"] == (f"Renamed {n}" if n % 2 else "Printer jam")  # type: ignore[index]
+    # A page that fails after its first writes leaves nothing of itself behind.
+    failing = [ticket(i, subject="Half written") for i in range(1, n + 1)]
+    with pytest.raises(StoreError, match="No sync run #999"):
+        store.apply_page(CID, page(*failing, cursor={"at": 3}), 999)
+    assert store.get_cursor(CID) == {"at": 2}
+    assert row(store, "tickets", 1)["subject"] == "Renamed 1"  # type: ignore[index]
 
 
 def test_attachment_file_hash_is_kept_and_updated(store: Store) -> None:

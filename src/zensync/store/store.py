@@ -66,6 +66,9 @@ from zensync.store.schema import (
 
 # Ids per IN (...) list: well under SQLite's bound-parameter limit, big enough to stay fast.
 CHUNK = 500
+# Changed rows are written this many at a time within a page's transaction: a page of 1,000
+# tickets is about 3 MB of rows (each with its JSON and search text) beside its 8 MB of entities.
+ROWS_PER_WRITE = 100
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MAX_CONNECTION_ID = 64
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -340,6 +343,24 @@ class Store:
                     seen_this_run.add(int(row[0]))
         changed: list[dict[str, Any]] = []
         unchanged: list[int] = []
+        upsert: sa.Insert | None = None
+
+        def write_changed() -> None:
+            """Write the rows built so far; a page's rows (each with its JSON) are not all held."""
+            nonlocal upsert
+            if upsert is None:
+                stmt = self._insert(table)
+                upsert = stmt.on_conflict_do_update(
+                    index_elements=[table.c.connection_id, table.c.id],
+                    set_={
+                        c.name: stmt.excluded[c.name]
+                        for c in table.columns
+                        if not c.primary_key and c.name not in _DOWNLOAD_COLUMNS
+                    },
+                )
+            conn.execute(upsert, changed)
+            changed.clear()
+
         for object_id, entity in entities.items():
             previous = stored.get(object_id)
             if (
@@ -372,18 +393,11 @@ class Store:
                     entity, connection_id, content_hash=hashes[object_id], synced_at=now, run_id=run_id
                 )
             )
+            if len(changed) >= ROWS_PER_WRITE:
+                write_changed()
         counts[entity_type].unchanged += len(unchanged)
         if changed:
-            stmt = self._insert(table)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c.connection_id, table.c.id],
-                set_={
-                    c.name: stmt.excluded[c.name]
-                    for c in table.columns
-                    if not c.primary_key and c.name not in _DOWNLOAD_COLUMNS
-                },
-            )
-            conn.execute(stmt, changed)
+            write_changed()
         if unchanged and run_id is not None:
             for chunk in self._chunks(unchanged):
                 conn.execute(
