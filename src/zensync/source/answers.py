@@ -77,9 +77,9 @@ _decoder = msgspec.json.Decoder(_TicketExportPage)
 _ids_decoder = msgspec.json.Decoder(_TicketIdsPage)
 
 
-def _paging(page: _ExportPaging) -> dict[str, Any]:
-    keys = _ExportPaging.__struct_fields__
-    return {key: getattr(page, key) for key in keys if getattr(page, key) is not None}
+def _paging(page: msgspec.Struct, keys: type[msgspec.Struct] = _ExportPaging) -> dict[str, Any]:
+    """The paging keys (the fields of ``keys``) that ``page`` has."""
+    return {key: getattr(page, key) for key in keys.__struct_fields__ if getattr(page, key) is not None}
 
 
 def _named(objects: list[_Named] | None) -> list[dict[str, Any]] | None:
@@ -127,12 +127,17 @@ class _Event(msgspec.Struct):
     child_events: list[msgspec.Raw] | None = None
 
 
-class _EventsPage(msgspec.Struct):
-    ticket_events: list[_Event] | None = None
+class _TimePaging(msgspec.Struct):
+    """The paging keys of a time-based export page (:class:`.paging.TimeBasedPaging`)."""
+
     end_time: Any = None
     end_of_stream: Any = None
     next_page: Any = None
     count: Any = None
+
+
+class _EventsPage(_TimePaging):
+    ticket_events: list[_Event] | None = None
 
 
 class _ChildType(msgspec.Struct):
@@ -152,11 +157,7 @@ def ticket_events(body: bytes) -> dict[str, Any]:
     bytes) and each event's ``system`` and ``via`` are skipped: the stream emits comments only.
     """
     page = _events_decoder.decode(body)
-    data: dict[str, Any] = {
-        key: getattr(page, key)
-        for key in ("end_time", "end_of_stream", "next_page", "count")
-        if getattr(page, key) is not None
-    }
+    data = _paging(page, _TimePaging)
     if page.ticket_events is not None:
         events: list[dict[str, Any]] = []
         for event in page.ticket_events:
