@@ -290,12 +290,18 @@ class ZendeskSource:
         if state.phase == "tickets" and state.tickets.cursor is None and self._wants_survey(state):
             state.phase = "survey"
             state.survey = SurveyState()
+        # ``del page`` after each yield: otherwise this frame holds the page last handed on
+        # (a thousand tickets, or users) until the next one is ready, i.e. while the next one
+        # is read and built and while other streams' pages are; a sync would then hold two
+        # pages where one is meant, whenever the pages come from two different streams.
         if state.phase == "survey":
             async for page in self._survey(state):
                 yield page
+                del page
         if state.phase == "tickets":
             async for page in self._tickets_and_comments(state):
                 yield page
+                del page
 
     def _wants_survey(self, state: SourceCursor) -> bool:
         """A first full run (no ticket position yet, nothing owed) may use the event stream."""
@@ -328,8 +334,11 @@ class ZendeskSource:
                 )
             last = page.last
             del page  # the answer is not held while the page waits to be stored
-            yield SourcePage(stream="organizations", entities=entities, deletions=deletions), last
-            del entities, deletions  # not held while the next page is read
+            # Handed on without a name left for it here: this generator waits at the yield
+            # until its stream's next turn, while other streams' pages are read and stored.
+            out = [SourcePage(stream="organizations", entities=entities, deletions=deletions)]
+            del entities, deletions
+            yield out.pop(), last
 
     # ---------------------------------------------------------------------------- users
 
@@ -358,8 +367,9 @@ class ZendeskSource:
                 )
             last = page.last
             del page, users, live  # the answer is not held while the page waits to be stored
-            yield SourcePage(stream="users", entities=entities, deletions=deletions), last
-            del entities, deletions  # not held while the next page is read
+            out = [SourcePage(stream="users", entities=entities, deletions=deletions)]
+            del entities, deletions  # as for organizations: not held until this stream's next turn
+            yield out.pop(), last
 
     # ---------------------------------------------------------------------------- tickets
 
@@ -999,6 +1009,7 @@ class ZendeskSource:
                     batch.extend(item.page.entities)
                     batch_deletions.extend(item.page.deletions)
                     settled.update(item.settled)
+                    del item  # its entities are the batch's now, and go once it is handed on
                     # Small results wait in the batch without weighing on the budget: counted,
                     # they could fill it and leave the batch waiting for results that wait for
                     # room.
