@@ -17,6 +17,7 @@ from zensync.entities import SourcePage, ZendeskCommentEntity, ZendeskTicketEnti
 from zensync.store import Store, StoreError
 from zensync.store import migrate as migrations
 from zensync.store.schema import metadata
+from zensync.store.store import SQLITE_CACHE_KIB
 
 
 def _v1_rows(engine: sa.Engine) -> tuple[ZendeskTicketEntity, ZendeskCommentEntity]:
@@ -163,6 +164,9 @@ def test_paths_and_urls_are_accepted(tmp_path: Path) -> None:
     with nested.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        # the page cache is bounded below SQLite's default (it grows with the file otherwise)
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB
+        assert SQLITE_CACHE_KIB < 2000
     nested.close()
 
 

@@ -70,6 +70,11 @@ CHUNK = 500
 # tickets is about 3 MB of rows (each with its JSON and search text) beside its 8 MB of entities.
 ROWS_PER_WRITE = 100
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Each SQLite connection's page cache, in KiB (SQLite's default is 2,000). It fills as the file
+# grows, so it is one of the few things a sync holds that grows with the account: at 10,000
+# tickets the default took SQLite to 8.7 MB in all, this to 6.2, with no slower sync (the
+# operating system's file cache serves the pages it no longer keeps).
+SQLITE_CACHE_KIB = 512
 MAX_CONNECTION_ID = 64
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # Order in which a sweep visits the types: parents first, so a cascade is counted once.
@@ -1182,6 +1187,7 @@ def _sqlite_engine(path: Path) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         # WAL + NORMAL: a killed process never loses a commit; only a power cut may lose the last.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
