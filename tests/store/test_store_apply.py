@@ -253,6 +253,35 @@ def test_a_page_larger_than_one_write_is_stored_whole_in_one_transaction(store: 
     assert row(store, "tickets", 1)["subject"] == "Renamed 1"  # type: ignore[index]
 
 
+def test_pages_of_every_length_share_their_statements(store: Store) -> None:
+    """A page's ids are looked up, updated and deleted with statements that do not depend on
+    how many ids there are: a sync's pages come in every length, and a statement per length
+    is parsed and planned again and again (and, on SQLite, up to 128 of them are kept prepared
+    per connection: memory that grew with the account)."""
+    statements: set[str] = set()
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.add(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        run = store.create_run(CID, "full").id
+        next_id = 1
+        for length in range(1, 41):
+            ids = range(next_id, next_id + length)
+            next_id += length
+            store.apply_page(CID, page(*(ticket(i) for i in ids)), run)  # inserted
+            store.apply_page(CID, page(*(ticket(i) for i in ids)), run)  # unchanged
+            gone = [Deletion(entity_type="ticket", entity_id=f"ticket:{i}") for i in ids]
+            store.apply_page(CID, SourcePage(stream="tickets", deletions=gone), run)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    assert store.counts(CID)["ticket"] == 0
+    # 40 lengths of page, each inserted, seen unchanged and deleted: a few dozen statements in
+    # all, not some per length
+    assert len(statements) < 40, sorted(statements, key=len)[-3:]
+
+
 def test_attachment_file_hash_is_kept_and_updated(store: Store) -> None:
     c1 = comment(11, 1)
     att = attachment(111, c1)
