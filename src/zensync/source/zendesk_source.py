@@ -1045,6 +1045,7 @@ class ZendeskSource:
                     state.users_done = state.users_done or item.stream_done
                 page = item.page
                 del item  # nothing here holds the page once it is stored
+                assert page is not None
                 page.cursor = state.dump()
                 yield page
                 del page
