@@ -46,7 +46,7 @@ from zensync.zendesk import (
     UnsafeURL,
     ZendeskClient,
 )
-from zensync.zendesk.errors import parse_error_body
+from zensync.zendesk.errors import ZendeskError, parse_error_body
 from zensync.zendesk.ratelimit import Observation, Pacer, buckets_for, parse_rate_limit_headers
 
 BASE = "https://acme.zendesk.com"
@@ -911,3 +911,134 @@ async def test_connection_refused_gives_up_cleanly(
             await client.get_json("/api/v2/users/me.json")
     assert caught.value.attempts == 3
     assert "ConnectError" in str(caught.value)
+
+
+# -- reading answers --------------------------------------------------------------------
+
+
+class _Body(httpx.AsyncByteStream):
+    """An answer's body arriving in 64 kB chunks made as they are sent (none held here), and
+    optionally cut short after ``fail_after`` chunks the way a dropped connection is."""
+
+    def __init__(self, size: int, *, fail_after: int | None = None) -> None:
+        self.size = size
+        self.fail_after = fail_after
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        head, tail = b'{"pad": "', b'"}'
+        sent, chunks = 0, 0
+        chunk = 64 * 1024
+        while sent < self.size:
+            if self.fail_after is not None and chunks == self.fail_after:
+                raise httpx.RemoteProtocolError("peer closed connection without sending complete body")
+            n = min(chunk, self.size - sent)
+            if sent == 0:
+                part = head + b"x" * (n - len(head))
+            elif sent + n == self.size:
+                part = b"x" * (n - len(tail)) + tail
+            else:
+                part = b"x" * n
+            sent += n
+            chunks += 1
+            yield part
+
+
+def _measured(body: bytes | bytearray) -> dict[str, Any]:
+    return {"size": len(body), "starts": bytes(body[:9]), "ends": bytes(body[-2:])}
+
+
+@respx.mock(base_url=BASE)
+async def test_an_answer_is_read_into_one_buffer_not_held_twice(
+    respx_mock: respx.MockRouter, client: ZendeskClient
+) -> None:
+    """A 4 MB answer costs about 4 MB to read: httpx's own read keeps every chunk until the
+    last has come and then joins them (8 MB at once)."""
+    import tracemalloc
+
+    size = 4 * 1024 * 1024
+    respx_mock.get("/api/v2/incremental/tickets/cursor.json").mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            headers={"Content-Type": "application/json", "Content-Length": str(size)},
+            stream=_Body(size),
+        )
+    )
+    tracemalloc.start()
+    try:
+        got = await client.get_json("/api/v2/incremental/tickets/cursor.json", decode=_measured)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got == {"size": size, "starts": b'{"pad": "', "ends": b'"}'}
+    assert peak < 1.3 * size, f"reading a {size}-byte answer held {peak} bytes at once"
+
+
+@respx.mock(base_url=BASE)
+async def test_an_answer_without_a_length_or_compressed_is_read_whole(
+    respx_mock: respx.MockRouter, client: ZendeskClient
+) -> None:
+    import gzip
+
+    document = {"tickets": [{"id": i, "subject": f"Printer {i} is on fire"} for i in range(2000)]}
+    raw = json.dumps(document).encode()
+    respx_mock.get("/api/v2/tickets.json").mock(
+        side_effect=[
+            # chunked: no Content-Length, the buffer grows
+            httpx.Response(200, headers={"Content-Type": "application/json"}, stream=_Chunks(raw)),
+            # gzip: the length is the compressed one, the body read is the decompressed one
+            httpx.Response(
+                200,
+                headers={
+                    "Content-Type": "application/json",
+                    "Content-Encoding": "gzip",
+                    "Content-Length": str(len(gzip.compress(raw))),
+                },
+                content=gzip.compress(raw),
+            ),
+            # shorter than a buffer would be if sized wrongly: still exactly the body
+            httpx.Response(200, headers={"Content-Type": "application/json"}, content=b'  {"count": 3}  '),
+            httpx.Response(200, headers={"Content-Type": "application/json"}, content=b"  \n"),
+        ]
+    )
+    assert await client.get_json("/api/v2/tickets.json") == document
+    assert await client.get_json("/api/v2/tickets.json") == document
+    assert await client.get_json("/api/v2/tickets.json") == {"count": 3}
+    assert await client.get_json("/api/v2/tickets.json") == {}
+
+
+class _Chunks(httpx.AsyncByteStream):
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for at in range(0, len(self.raw), 1000):
+            yield self.raw[at : at + 1000]
+
+
+@respx.mock(base_url=BASE)
+async def test_an_answer_cut_short_while_arriving_is_retried(
+    respx_mock: respx.MockRouter, client: ZendeskClient
+) -> None:
+    size = 1024 * 1024
+    route = respx_mock.get("/api/v2/tickets.json").mock(
+        side_effect=[
+            httpx.Response(200, headers={"Content-Length": str(size)}, stream=_Body(size, fail_after=3)),
+            httpx.Response(200, headers={"Content-Length": str(size)}, stream=_Body(size)),
+        ]
+    )
+    got = await client.get_json("/api/v2/tickets.json", decode=_measured)
+    assert got["size"] == size
+    assert route.call_count == 2
+    assert client.stats.retries == 1
+
+
+@respx.mock(base_url=BASE)
+async def test_a_redirect_from_the_json_api_is_an_error_not_a_body(
+    respx_mock: respx.MockRouter, client: ZendeskClient
+) -> None:
+    respx_mock.get("/api/v2/tickets.json").mock(
+        return_value=httpx.Response(302, headers={"Location": "https://elsewhere.example/"}, content=b"moved")
+    )
+    with pytest.raises(ZendeskError) as caught:
+        await client.get_json("/api/v2/tickets.json")
+    assert caught.value.status == 302
