@@ -86,7 +86,7 @@ def _named(objects: list[_Named] | None) -> list[dict[str, Any]] | None:
     return None if objects is None else [{"id": o.id, "name": o.name} for o in objects]
 
 
-def ticket_export(body: bytes) -> dict[str, Any]:
+def ticket_export(body: bytes | bytearray) -> dict[str, Any]:
     """A ticket export answer as the dict the source reads: tickets whole; users, groups and
     organizations as ``{"id", "name"}``; metric sets as the figures :mod:`.context` shows.
 
@@ -106,7 +106,7 @@ def ticket_export(body: bytes) -> dict[str, Any]:
     return data
 
 
-def ticket_ids(body: bytes) -> dict[str, Any]:
+def ticket_ids(body: bytes | bytearray) -> dict[str, Any]:
     """A ticket export answer of which only each ticket's ``{"id"}`` is kept (the listing of
     tickets the source takes out of the event stream's scope)."""
     page = _ids_decoder.decode(body)
@@ -149,7 +149,7 @@ _child_type = msgspec.json.Decoder(_ChildType)
 _child = msgspec.json.Decoder(dict[str, Any])
 
 
-def ticket_events(body: bytes) -> dict[str, Any]:
+def ticket_events(body: bytes | bytearray) -> dict[str, Any]:
     """A page of the Incremental Ticket Event Export with ``include=comment_events`` as the dict
     the event stream reads: each event's id, ticket, time and its comment child events whole.
 

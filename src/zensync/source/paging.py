@@ -51,7 +51,7 @@ class Client(Protocol):
         path_or_url: str,
         params: dict[str, Any] | None = None,
         *,
-        decode: Callable[[bytes], Any] | None = None,
+        decode: Callable[[bytes | bytearray], Any] | None = None,
     ) -> dict[str, Any]: ...
 
 
@@ -226,7 +226,7 @@ async def paginate(
     params: dict[str, Any] | None = None,
     *,
     first: dict[str, Any] | None = None,
-    decode: Callable[[bytes], Any] | None = None,
+    decode: Callable[[bytes | bytearray], Any] | None = None,
 ) -> AsyncIterator[Page]:
     """Every page of ``path`` under ``paginator``; ``params`` go with every request.
 
