@@ -76,6 +76,7 @@ class ProcessRun:
     seconds: float
     cpu_seconds: float
     peak_rss_mb: float
+    peak_anon_mb: float | None
     exit_code: int
     report: dict[str, Any]
     stderr_tail: str
@@ -95,6 +96,10 @@ class SyncFigures:
     entities: int
     entities_per_second: float
     simulator_cpu_seconds: float | None = None
+    # Peak of RssAnon (heap, stacks: the process's own memory), sampled; RSS adds the file-backed
+    # pages of the interpreter and its libraries, which vary by several MB between identical runs
+    # with how much of them the kernel maps around each fault.
+    peak_anon_mb: float | None = None
     load_average: float | None = None  # 1-minute load of the machine when the run started
     report: dict[str, Any] = field(default_factory=dict)
     repeats: list[dict[str, Any]] = field(default_factory=list)  # every run when repeated
@@ -115,10 +120,12 @@ class SizeResult:
 
 
 def _peak_rss_poller(pid: int, peak: list[float], interval: float = 0.05) -> threading.Thread:
-    """Follow ``VmHWM`` of ``/proc/PID/status``: the peak RSS of that process's own memory map.
+    """Follow ``VmHWM`` of ``/proc/PID/status`` (``peak[0]``): the peak RSS of that process's own
+    memory map, and the largest ``RssAnon`` seen (``peak[1]``).
 
-    It cannot be inflated by the parent (``ru_maxrss`` can, see :func:`stored_ticket_ids`) and
-    only grows, so the last reading before exit is the peak to within ``interval``.
+    ``VmHWM`` cannot be inflated by the parent (``ru_maxrss`` can, see :func:`stored_ticket_ids`)
+    and only grows, so the last reading before exit is the peak to within ``interval``.
+    ``RssAnon`` is sampled, so a spike shorter than ``interval`` may be missed.
     """
     status = Path(f"/proc/{pid}/status")
 
@@ -128,12 +135,12 @@ def _peak_rss_poller(pid: int, peak: list[float], interval: float = 0.05) -> thr
                 text = status.read_text()
             except OSError:
                 return
-            for line in text.splitlines():
-                if line.startswith("VmHWM:"):
-                    peak[0] = max(peak[0], int(line.split()[1]) / 1024)
-                    break
-            else:
+            fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+            if "VmHWM" not in fields:
                 return  # a zombie has no memory map left
+            peak[0] = max(peak[0], int(fields["VmHWM"].split()[0]) / 1024)
+            if "RssAnon" in fields:
+                peak[1] = max(peak[1], int(fields["RssAnon"].split()[0]) / 1024)
             time.sleep(interval)
 
     thread = threading.Thread(target=follow, daemon=True)
@@ -156,7 +163,7 @@ def run_zensync(args: list[str], env: dict[str, str], report_path: Path) -> Proc
             stdout=subprocess.DEVNULL,
             stderr=err,
         )
-        peak = [0.0]
+        peak = [0.0, 0.0]
         poller = _peak_rss_poller(proc.pid, peak)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
@@ -171,6 +178,7 @@ def run_zensync(args: list[str], env: dict[str, str], report_path: Path) -> Proc
         seconds=seconds,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         peak_rss_mb=peak[0] or usage.ru_maxrss / 1024,
+        peak_anon_mb=peak[1] or None,
         exit_code=proc.returncode,
         report=report,
         stderr_tail=stderr_tail,
@@ -251,6 +259,7 @@ def figures(
         seconds=round(run.seconds, 2),
         cpu_seconds=round(run.cpu_seconds, 2),
         peak_rss_mb=round(run.peak_rss_mb, 1),
+        peak_anon_mb=round(run.peak_anon_mb, 1) if run.peak_anon_mb else None,
         requests=requests_diff(before, after),
         requests_by_bucket=buckets,
         rate_limited=int(after.get("rate_limited", 0)) - int(before.get("rate_limited", 0)),
@@ -449,7 +458,8 @@ def bench_size(
             print(
                 f"  full: {figures_.seconds}s (bound {figures_.bound_seconds}s, ×{figures_.ratio_to_bound}), "
                 f"CPU {figures_.cpu_seconds}s / simulator {figures_.simulator_cpu_seconds}s, "
-                f"{figures_.peak_rss_mb} MB, {figures_.rate_limited} 429s",
+                f"{figures_.peak_rss_mb} MB (anonymous {figures_.peak_anon_mb} MB), "
+                f"{figures_.rate_limited} 429s",
                 flush=True,
             )
         full = median_run(runs)
@@ -462,6 +472,7 @@ def bench_size(
                 "simulator_cpu_seconds": f.simulator_cpu_seconds,
                 "load_average": f.load_average,
                 "peak_rss_mb": f.peak_rss_mb,
+                "peak_anon_mb": f.peak_anon_mb,
                 "rate_limited": f.rate_limited,
             }
             for f in runs
@@ -512,6 +523,10 @@ def bench_size(
     )
 
 
+def _mb(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0f}"
+
+
 def markdown(results: list[SizeResult], minute_seconds: float) -> str:
     def buckets(f: SyncFigures) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(f.requests_by_bucket.items()))
@@ -526,8 +541,8 @@ def markdown(results: list[SizeResult], minute_seconds: float) -> str:
         + ".",
         "",
         "| tickets | run | requests by bucket | bound (s) | time (s) | time ÷ bound "
-        "| CPU zensync / simulator (s) | load | peak RSS (MB) | entities/s | 429s | share of full "
-        "| counts = truth |",
+        "| CPU zensync / simulator (s) | load | peak RSS / anonymous (MB) | entities/s | 429s "
+        "| share of full | counts = truth |",
         "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results:
@@ -543,20 +558,21 @@ def markdown(results: list[SizeResult], minute_seconds: float) -> str:
             lines.append(
                 f"| {r.tickets:,} | {label} | {buckets(f)} | {f.bound_seconds:.1f} ({f.busiest_bucket}) "
                 f"| {f.seconds:.1f} | {ratio} | {f.cpu_seconds:.1f} / {sim_cpu} | {f.load_average} "
-                f"| {f.peak_rss_mb:.0f} "
+                f"| {f.peak_rss_mb:.0f} / {_mb(f.peak_anon_mb)} "
                 f"| {f.entities_per_second:,.0f} | {f.rate_limited} | {share} | {match} |"
             )
     for r in results:
         if len(r.full.repeats) > 1:
             lines += ["", f"{r.tickets:,} tickets, every full run (the median is the table's):", ""]
             for n, run in enumerate(r.full.repeats, 1):
-                sim_cpu = run.get("simulator_cpu_seconds")
+                run_sim_cpu = run.get("simulator_cpu_seconds")
                 bound = run.get("bound_seconds", r.full.bound_seconds)
                 lines.append(
                     f"- run {n}: {run['seconds']:.1f} s ÷ {bound:.1f} s "
                     f"= {run['ratio_to_bound']}, CPU zensync {run['cpu_seconds']:.1f} s / simulator "
-                    f"{'?' if sim_cpu is None else f'{sim_cpu:.1f}'} s, {run['rate_limited']} 429s, "
-                    f"load {run.get('load_average')}, peak RSS {run['peak_rss_mb']:.0f} MB"
+                    f"{'?' if run_sim_cpu is None else f'{run_sim_cpu:.1f}'} s, {run['rate_limited']} 429s, "
+                    f"load {run.get('load_average')}, peak RSS {run['peak_rss_mb']:.0f} MB "
+                    f"(anonymous {_mb(run.get('peak_anon_mb'))} MB)"
                 )
     lines += [
         "",
