@@ -32,7 +32,7 @@ from zensync.entities import (
     ZendeskUserEntity,
 )
 from zensync.source import CommentStrategy, ZendeskSource
-from zensync.source.answers import ticket_events, ticket_export
+from zensync.source.answers import ticket_events, ticket_export, user_export
 from zensync.zendesk.auth import ApiTokenAuth
 from zensync.zendesk.client import ZendeskClient
 from zensync.zendesk.errors import AuthenticationError, PermissionDenied
@@ -587,7 +587,9 @@ async def test_comment_authors_are_looked_up_a_page_at_a_time() -> None:
 async def test_answers_read_in_part_lose_nothing_the_source_keeps(simulator: SimulatorHandle) -> None:
     """Over real HTTP: a page of the ticket export read with :func:`ticket_export` has the
     same tickets as the whole answer, and a name for every sideloaded user, group and
-    organization; a page of events read with :func:`ticket_events` has every comment event."""
+    organization; a page of the user export read with :func:`user_export`, the same users and
+    a name for every sideloaded organization; a page of events read with
+    :func:`ticket_events` has every comment event."""
     config = config_for(simulator)
     auth = ApiTokenAuth(simulator.admin_email, simulator.api_token)
     tickets_params = {"start_time": 0, "include": "users,groups,organizations,metric_sets"}
@@ -596,6 +598,11 @@ async def test_answers_read_in_part_lose_nothing_the_source_keeps(simulator: Sim
         whole = await client.get_json("/api/v2/incremental/tickets/cursor.json", params=tickets_params)
         part = await client.get_json(
             "/api/v2/incremental/tickets/cursor.json", params=tickets_params, decode=ticket_export
+        )
+        users_params = {"start_time": 0, "include": "organizations"}
+        whole_users = await client.get_json("/api/v2/incremental/users/cursor.json", params=users_params)
+        part_users = await client.get_json(
+            "/api/v2/incremental/users/cursor.json", params=users_params, decode=user_export
         )
         whole_events = await client.get_json("/api/v2/incremental/ticket_events.json", params=events_params)
         part_events = await client.get_json(
@@ -608,6 +615,11 @@ async def test_answers_read_in_part_lose_nothing_the_source_keeps(simulator: Sim
     for kept, metric in zip(part["metric_sets"], whole["metric_sets"], strict=True):
         assert kept == {key: metric.get(key) for key in kept}
     assert (part["after_cursor"], part["end_of_stream"]) == (whole["after_cursor"], whole["end_of_stream"])
+    assert whole_users["users"] and part_users["users"] == whole_users["users"]
+    assert whole_users["organizations"] and part_users["organizations"] == [
+        {"id": o["id"], "name": o["name"]} for o in whole_users["organizations"]
+    ]
+    assert part_users["after_cursor"] == whole_users["after_cursor"]
     comments = [
         [c for c in e["child_events"] if c["event_type"] in ("Comment", "VoiceComment")]
         for e in whole_events["ticket_events"]

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from zensync.config import ZendeskConfig
-from zensync.source.answers import ticket_events, ticket_export, ticket_ids
+from zensync.source.answers import ticket_events, ticket_export, ticket_ids, user_export
 from zensync.zendesk import ApiTokenAuth, BadResponse, ZendeskClient
 
 BASE = "https://acme.zendesk.com"
@@ -96,6 +96,23 @@ def test_a_ticket_export_page_keeps_its_tickets_whole_and_only_the_names_of_its_
     assert "before_cursor" not in page
     last = ticket_export(export_body(end_of_stream=True, users=[], metric_sets=None))
     assert last["end_of_stream"] is True and last["users"] == [] and "metric_sets" not in last
+
+
+def test_a_user_export_page_keeps_its_users_whole_and_only_the_names_of_its_organizations() -> None:
+    body = json.dumps(
+        {
+            "users": [USER, {**USER, "id": 370000000002, "active": False}],
+            "organizations": [{"id": 360000000001, "name": "Acme", "domain_names": ["acme.test"]}],
+            "after_cursor": "MTc0NzExMDU1NS4wfHwzNDk4fA==",
+            "end_of_stream": True,
+        }
+    ).encode()
+    page = user_export(body)
+    assert page["users"] == [USER, {**USER, "id": 370000000002, "active": False}]
+    assert page["organizations"] == [{"id": 360000000001, "name": "Acme"}]
+    assert page["after_cursor"] == "MTc0NzExMDU1NS4wfHwzNDk4fA==" and page["end_of_stream"] is True
+    bare = user_export(json.dumps({"users": [], "end_of_stream": True}).encode())
+    assert bare == {"users": [], "end_of_stream": True}
 
 
 def test_a_ticket_listing_keeps_only_ids() -> None:

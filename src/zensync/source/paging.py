@@ -218,6 +218,14 @@ class Page:
     items: list[dict[str, Any]]
     last: bool
 
+    def take_items(self) -> list[dict[str, Any]]:
+        """The items, taken out: the page is left with neither them nor the rest of the answer
+        (``data`` is emptied), so a reader that lets each item go once it is used holds no
+        other reference to it."""
+        items, self.items = self.items, []
+        self.data.clear()
+        return items
+
 
 async def paginate(
     client: Client,
