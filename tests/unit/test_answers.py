@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from zensync.config import ZendeskConfig
-from zensync.source.answers import ticket_events, ticket_export, ticket_ids, user_export
+from zensync.source.answers import names_of, ticket_events, ticket_export, ticket_ids, user_export
 from zensync.zendesk import ApiTokenAuth, BadResponse, ZendeskClient
 
 BASE = "https://acme.zendesk.com"
@@ -113,6 +113,21 @@ def test_a_user_export_page_keeps_its_users_whole_and_only_the_names_of_its_orga
     assert page["after_cursor"] == "MTc0NzExMDU1NS4wfHwzNDk4fA==" and page["end_of_stream"] is True
     bare = user_export(json.dumps({"users": [], "end_of_stream": True}).encode())
     assert bare == {"users": [], "end_of_stream": True}
+
+
+def test_a_show_many_answer_keeps_what_names_each_object() -> None:
+    tickets = names_of("tickets")(json.dumps({"tickets": [TICKET, {"id": 9, "subject": None}]}).encode())
+    assert tickets == {
+        "tickets": [
+            {"id": 4886, "name": None, "subject": "Please cancel my subscription"},
+            {"id": 9, "name": None, "subject": None},
+        ]
+    }
+    users = names_of("users")(json.dumps({"users": [USER], "next_page": None}).encode())
+    assert users == {"users": [{"id": USER["id"], "name": "Vera Tanaka", "subject": None}]}
+    assert names_of("organizations")(b"{}") == {}
+    with pytest.raises(ValueError):
+        names_of("users")(json.dumps({"users": ["Vera Tanaka"]}).encode())
 
 
 def test_a_ticket_listing_keeps_only_ids() -> None:

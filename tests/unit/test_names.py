@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from typing import Any
 
@@ -65,11 +66,12 @@ class _Users:
     def __init__(self) -> None:
         self.requests: list[list[int]] = []
 
-    async def get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def get_json(self, path: str, params: dict[str, Any] | None = None, decode: Any = None) -> Any:
         assert path == "/api/v2/users/show_many.json" and params is not None
         ids = [int(i) for i in params["ids"].split(",")]
         self.requests.append(ids)
-        return {"users": [{"id": i, "name": f"User {i}"} for i in ids if i < 1000]}
+        answer = {"users": [{"id": i, "name": f"User {i}", "email": f"u{i}@x.org"} for i in ids if i < 1000]}
+        return decode(json.dumps(answer).encode()) if decode is not None else answer
 
 
 async def test_names_are_looked_up_once_and_the_bounded_cache_asks_again_only_for_what_it_let_go() -> None:

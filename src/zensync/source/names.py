@@ -9,6 +9,7 @@ from typing import Any
 
 from zensync.entities import ticket_name
 
+from .answers import names_of
 from .paging import Client, CursorPaging, paginate
 
 __all__ = ["NameResolver"]
@@ -189,7 +190,9 @@ class NameResolver:
                 for start in range(0, len(missing), SHOW_MANY):
                     chunk = missing[start : start + SHOW_MANY]
                     data = await self._client.get_json(
-                        f"/api/v2/{_PLURAL[kind]}/show_many.json", params={"ids": ",".join(map(str, chunk))}
+                        f"/api/v2/{_PLURAL[kind]}/show_many.json",
+                        params={"ids": ",".join(map(str, chunk))},
+                        decode=names_of(_PLURAL[kind]),
                     )
                     # the answer's names, not the cache's: a bounded cache may already have
                     # let go of some of them
