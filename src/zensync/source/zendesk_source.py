@@ -93,7 +93,7 @@ from zensync.zendesk.errors import AuthenticationError, NotFound, ZendeskError
 
 from .answers import COMMENT_EVENT_TYPES, ticket_events, ticket_export, ticket_ids, user_export
 from .cursor import Bitmap, BulkState, SourceCursor, SurveyState, load_cursor
-from .names import NameResolver
+from .names import DEFAULT_CACHE_SIZE, NameResolver
 from .paging import (
     Client,
     CursorPaging,
@@ -225,7 +225,7 @@ class ZendeskSource:
         *,
         comment_strategy: CommentStrategy = "auto",
         concurrency: int = 8,
-        name_cache_size: int = 10_000,
+        name_cache_size: int = DEFAULT_CACHE_SIZE,
         export_page_size: int = EXPORT_PAGE,
         budgets: Mapping[str, int] | None = None,
         read_ahead: tuple[int, int] = READ_AHEAD,
