@@ -206,7 +206,8 @@ def test_expired_refresh_token_marks_needs_reauth_without_losing_data(
         )
     assert http.post("/source-connections/stale/sync").status_code == 202
     done = service.wait_idle(http, "stale")
-    assert done["status"] == "needs_reauth"
+    # Failed once in CI as "active" (not reproduced since): the runs say what the sync did.
+    assert done["status"] == "needs_reauth", done["runs"][:2]
     assert done["problem"]["kind"] == "refresh_revoked"
     assert "Reconnect" in done["problem"]["fixes"][0]
     assert done["counts"] == view["counts"]
