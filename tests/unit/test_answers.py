@@ -12,7 +12,14 @@ import pytest
 import respx
 
 from zensync.config import ZendeskConfig
-from zensync.source.answers import names_of, ticket_events, ticket_export, ticket_ids, user_export
+from zensync.source.answers import (
+    names_of,
+    ticket_events,
+    ticket_export,
+    ticket_ids,
+    ticket_reread,
+    user_export,
+)
 from zensync.zendesk import ApiTokenAuth, BadResponse, ZendeskClient
 
 BASE = "https://acme.zendesk.com"
@@ -128,6 +135,35 @@ def test_a_show_many_answer_keeps_what_names_each_object() -> None:
     assert names_of("organizations")(b"{}") == {}
     with pytest.raises(ValueError):
         names_of("users")(json.dumps({"users": ["Vera Tanaka"]}).encode())
+
+
+def test_a_re_read_page_reads_whole_only_the_tickets_changed_since_the_survey() -> None:
+    survey_saw = 1_733_400_000  # the threshold the source derives from what its survey saw
+    settled = {**TICKET, "id": 4885, "status": "open", "generated_timestamp": survey_saw - 1}
+    changed = {**TICKET, "status": "solved", "generated_timestamp": survey_saw}
+    untimed = {**TICKET, "id": 4887, "status": "new"}  # no timestamp: read whole, to be safe
+    twice_old = {**TICKET, "id": 4888, "subject": "Old", "generated_timestamp": survey_saw - 5}
+    twice_new = {**twice_old, "subject": "New", "generated_timestamp": survey_saw + 5}
+    metrics = [{**METRIC, "ticket_id": t["id"]} for t in (settled, changed, untimed, twice_old)]
+    body = export_body(tickets=[settled, changed, untimed, twice_old, twice_new], metric_sets=metrics)
+    page = ticket_reread(survey_saw)(body)
+    # whole, exactly as the plain export decoder keeps them (both versions of a ticket listed twice)
+    assert page["tickets"] == [changed, untimed, twice_old, twice_new]
+    assert page["settled_tickets"] == [{"id": 4885, "status": "open", "subject": TICKET["subject"]}]
+    assert sorted(m["ticket_id"] for m in page["metric_sets"]) == [4886, 4887, 4888]
+    whole = ticket_export(body)
+    assert {k: page[k] for k in ("users", "groups", "organizations")} == {
+        k: whole[k] for k in ("users", "groups", "organizations")
+    }
+    assert page["after_cursor"] == whole["after_cursor"] and page["end_of_stream"] is False
+    # Later in the run nothing timed has changed since: only the untimed ticket is read whole,
+    # and a ticket listed twice is kept once, in its last version.
+    quiet = ticket_reread(survey_saw + 10)(body)
+    assert quiet["tickets"] == [untimed] and [m["ticket_id"] for m in quiet["metric_sets"]] == [4887]
+    assert [t["id"] for t in quiet["settled_tickets"]] == [4885, 4886, 4888]
+    assert next(t for t in quiet["settled_tickets"] if t["id"] == 4888)["subject"] == "New"
+    settled_only = ticket_reread(survey_saw)(export_body(tickets=[settled], metric_sets=None))
+    assert settled_only["tickets"] == [] and "metric_sets" not in settled_only
 
 
 def test_a_ticket_listing_keeps_only_ids() -> None:

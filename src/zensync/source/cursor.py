@@ -15,6 +15,10 @@ it, and why each part is enough to resume without loss (docs/design.md, "Source"
 ``survey`` / ``bulk``
     the survey's tallies, and the event stream's position, end (``until``) and the tickets in
     its scope (a one-bit-per-id bitmap, compressed).
+``settled_before``
+    after a survey, the ``generated_timestamp`` below which a ticket of the re-read has not
+    changed since the survey emitted it (only its comments are then owed); absent in cursors
+    written before it existed, which then build every ticket again as before.
 
 Cursors written before version 2 (a plain dict with ``version: 1``, stored by earlier zensync
 releases in existing databases) are read by :func:`load_cursor` and resume where they stood.
@@ -129,6 +133,9 @@ class SourceCursor(BaseModel):
     surveyed: bool = False
     bulk: BulkState | None = None
     per_ticket_progress: list[int] | None = None  # [comment requests made, planned]
+    # After a survey: tickets of the re-read whose generated_timestamp is below this were
+    # emitted by the survey as they are, and only their comments are owed (None: build all).
+    settled_before: int | None = None
 
     def dump(self) -> dict[str, Any]:
         """The JSON-able form a page carries (and the store keeps)."""

@@ -37,6 +37,8 @@ page of tickets first *surveys* the ticket stream (emitting the tickets, countin
 picks a split time ``X`` that makes both budgets finish together: the event stream covers
 tickets last changed before ``X`` (all their comments are older than ``X``), and the ticket
 stream is re-read from ``X`` with per-ticket comment reads for the rest; both run at once.
+The re-read builds only the tickets changed since the survey emitted them again
+(``settled_before`` in the cursor); of the others it keeps the id and name its comments need.
 The tickets from ``X`` on are listed once before that, to take them out of the event
 stream's scope, so no comment is emitted twice in two forms (events carry no ``metadata``).
 
@@ -85,13 +87,21 @@ from zensync.entities import (
     ZendeskOrganizationEntity,
     ZendeskTicketEntity,
     ZendeskUserEntity,
+    ticket_name,
 )
 from zensync.readahead import Budget, BudgetQueue, page_weight
 from zensync.source.context import TicketContext
 from zensync.zendesk.account import connecting_user, require_admin
 from zensync.zendesk.errors import AuthenticationError, NotFound, ZendeskError
 
-from .answers import COMMENT_EVENT_TYPES, ticket_events, ticket_export, ticket_ids, user_export
+from .answers import (
+    COMMENT_EVENT_TYPES,
+    ticket_events,
+    ticket_export,
+    ticket_ids,
+    ticket_reread,
+    user_export,
+)
 from .cursor import Bitmap, BulkState, SourceCursor, SurveyState, load_cursor
 from .names import DEFAULT_CACHE_SIZE, NameResolver
 from .paging import (
@@ -127,6 +137,9 @@ MIN_COMMENT_PAGE = 200
 # fast and holds 12 MB less at 30,000 tickets (bench/README.md, "Memory, flat").
 READ_AHEAD = (250, 1536 * 1024)
 MAX_HOLD_SECONDS = 1.0
+# Tickets changed less than this before the newest one a survey saw are read whole again by the
+# re-read after it (``_plan``), beside the minute the exports hold back.
+SETTLED_MARGIN_SECONDS = 60
 DAY = 86_400
 # Defaults when the client has not yet seen a bucket's limit (Enterprise; design.md table).
 DEFAULT_ACCOUNT_LIMIT = 700
@@ -281,6 +294,7 @@ class ZendeskSource:
             # a finished run: the next one starts over, incrementally
             state.phase = "start"
             state.organizations_done = state.users_done = False
+            state.settled_before = None
         if state.phase == "start":
             # Organizations and users are read alongside the tickets' comments
             # (``_tickets_and_comments``), not before them: the comment work, and the
@@ -391,14 +405,19 @@ class ZendeskSource:
 
     # ---------------------------------------------------------------------------- tickets
 
-    def _ticket_pages(self, position: ExportPosition, include: str = TICKET_SIDELOADS) -> AsyncIterator[Page]:
+    def _ticket_pages(
+        self,
+        position: ExportPosition,
+        include: str = TICKET_SIDELOADS,
+        decode: Callable[[bytes | bytearray], dict[str, Any]] = ticket_export,
+    ) -> AsyncIterator[Page]:
         """The cursor-based ticket export from ``position`` (moved on page by page)."""
         return paginate(
             self.client,
             TICKETS_EXPORT,
             ExportCursorPaging("tickets", position),
             {"per_page": self.export_page_size, "include": include},
-            decode=ticket_export,
+            decode=decode,
         )
 
     def _take_tickets(self, page: Page) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -690,7 +709,18 @@ class ZendeskSource:
     def _plan(
         self, state: SourceCursor, *, split: int, in_scope: Bitmap, probe: dict[str, Any] | None
     ) -> None:
-        """After the survey: bulk events up to ``split``, ticket stream re-read from ``split``."""
+        """After the survey: bulk events up to ``split``, ticket stream re-read from ``split``.
+
+        The re-read builds again only the tickets changed since the survey read them: those
+        whose ``generated_timestamp`` is at least the newest one the survey saw, less a minute.
+        The exports never return the most recent minute, "to prevent race conditions"
+        (api-reference.md, "Incremental Exports", start_time), so a version the survey did not
+        see is newer than every one it saw; the extra minute is a margin.
+        """
+        survey = state.survey
+        state.settled_before = (
+            survey.max_g - SETTLED_MARGIN_SECONDS if survey is not None and survey.max_g > 0 else None
+        )
         state.bulk = BulkState(start_time=0, until=split, in_scope=in_scope.encode()) if split > 0 else None
         state.tickets = ExportPosition(start_time=split)
         state.pending = []
@@ -882,17 +912,29 @@ class ZendeskSource:
             for owed in await self._owed_names(list(state.pending)):
                 await work.put(owed)
             position = state.tickets.model_copy()
-            pages = self._ticket_pages(position)
+            # Re-read after a survey, a ticket that has not changed since is not built again:
+            # the survey emitted it as it is, and only its comments are owed.
+            settled_before = state.settled_before
+            decode = ticket_export if settled_before is None else ticket_reread(settled_before)
+            pages = self._ticket_pages(position, decode=decode)
             while True:
                 async with export_turn():
                     page = await anext(pages, None)
                     if page is None:
                         break
+                    settled = page.data.pop("settled_tickets", None) or []
                     tickets, metric_sets = self._take_tickets(page)
                     del page
                     entities, deletions, owed_ids = await self._ticket_entities(tickets, metric_sets)
                     del tickets, metric_sets
                     named = [(e.id, e.name) for e in entities if isinstance(e, ZendeskTicketEntity)]
+                    for brief in settled:
+                        if self._out_of_scope(brief) is None:  # else the survey emitted its deletion
+                            name = ticket_name(brief)
+                            self.names.remember("ticket", brief["id"], name)
+                            named.append((brief["id"], name))
+                            owed_ids.append(brief["id"])
+                    del settled
                     item = _Item(
                         kind="tickets",
                         page=SourcePage(stream="tickets", entities=entities, deletions=deletions),
@@ -1076,6 +1118,7 @@ class ZendeskSource:
             state.phase = "done"
             state.pending = []
             state.bulk = None
+            state.settled_before = None
             yield SourcePage(stream="tickets", cursor=state.dump())
         finally:
             for task in tasks:
