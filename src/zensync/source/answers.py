@@ -110,6 +110,14 @@ def _named(objects: list[_Named] | None) -> list[dict[str, Any]] | None:
     return None if objects is None else [{"id": o.id, "name": o.name} for o in objects]
 
 
+def _add_sideloaded_names(data: dict[str, Any], page: _TicketExportPage | _TicketRereadPage) -> None:
+    """The page's sideloaded users, groups and organizations, as ``{"id", "name"}``, into ``data``."""
+    for key in ("users", "groups", "organizations"):
+        named = _named(getattr(page, key))
+        if named is not None:
+            data[key] = named
+
+
 def ticket_export(body: bytes | bytearray) -> dict[str, Any]:
     """A ticket export answer as the dict the source reads: tickets whole; users, groups and
     organizations as ``{"id", "name"}``; metric sets as the figures :mod:`.context` shows.
@@ -121,10 +129,7 @@ def ticket_export(body: bytes | bytearray) -> dict[str, Any]:
     data = _paging(page)
     if page.tickets is not None:
         data["tickets"] = page.tickets
-    for key in ("users", "groups", "organizations"):
-        named = _named(getattr(page, key))
-        if named is not None:
-            data[key] = named
+    _add_sideloaded_names(data, page)
     if page.metric_sets is not None:
         data["metric_sets"] = [msgspec.structs.asdict(m) for m in page.metric_sets]
     return data
@@ -181,10 +186,7 @@ def ticket_reread(settled_before: int) -> Callable[[bytes | bytearray], dict[str
     def decode(body: bytes | bytearray) -> dict[str, Any]:
         page = _reread_decoder.decode(body)
         data = _paging(page)
-        for key in ("users", "groups", "organizations"):
-            named = _named(getattr(page, key))
-            if named is not None:
-                data[key] = named
+        _add_sideloaded_names(data, page)
         changed: set[Any] = set()
         if page.tickets is not None:
             briefs = [(raw, _brief_decoder.decode(raw)) for raw in page.tickets]

@@ -294,7 +294,6 @@ class ZendeskSource:
             # a finished run: the next one starts over, incrementally
             state.phase = "start"
             state.organizations_done = state.users_done = False
-            state.settled_before = None
         if state.phase == "start":
             # Organizations and users are read alongside the tickets' comments
             # (``_tickets_and_comments``), not before them: the comment work, and the
