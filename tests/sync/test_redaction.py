@@ -48,7 +48,7 @@ class Files:
         max_bytes: int,
         allow_malware: bool = False,
         malware_scan_result: str | None = None,
-        place: Callable[[Path, str], Path] | None = None,
+        place: Callable[[str, str], str | os.PathLike[str]] | None = None,
     ) -> Download:
         data = self.by_url[content_url]
         sha = hashlib.sha256(data).hexdigest()
@@ -56,7 +56,7 @@ class Files:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         assert place is not None
-        return Download(sha256=sha, size=len(data), path=place(Path(name), sha))
+        return Download(sha256=sha, size=len(data), file=os.fspath(place(name, sha)))
 
 
 class OneTicket:

@@ -234,7 +234,7 @@ class FakeDownloadClient:
         max_bytes: int,
         allow_malware: bool = False,
         malware_scan_result: str | None = None,
-        place: Callable[[Path, str], Path] | None = None,
+        place: Callable[[str, str], str | os.PathLike[str]] | None = None,
     ) -> Download:
         if malware_scan_result == "malware_found" and not allow_malware:
             raise MalwareDetected("flagged")
@@ -250,6 +250,6 @@ class FakeDownloadClient:
         fd, name = tempfile.mkstemp(dir=dest_dir, suffix=".part")
         with os.fdopen(fd, "wb") as out:
             out.write(data)
-        path = place(Path(name), sha) if place is not None else Path(name).replace(Path(dest_dir) / sha)  # noqa: ASYNC240
+        path = place(name, sha) if place is not None else Path(name).replace(Path(dest_dir) / sha)  # noqa: ASYNC240
         await asyncio.sleep(0)
-        return Download(sha256=sha, size=len(data), path=path)
+        return Download(sha256=sha, size=len(data), file=os.fspath(path))

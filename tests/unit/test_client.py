@@ -16,7 +16,10 @@ import itertools
 import json
 import logging
 import math
+import os
 import ssl
+import sys
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +31,7 @@ import pytest
 import respx
 
 from zensync.config import ZendeskConfig
+from zensync.store import Store
 from zensync.zendesk import (
     ApiTokenAuth,
     AuthenticationError,
@@ -702,6 +706,36 @@ async def test_download_cut_short_is_retried(
     assert got.path.read_bytes() == payload
     assert client.stats.retries == 1
     assert [p.name async for p in anyio.Path(tmp_path).iterdir()] == [got.sha256]
+
+
+def _interned(text: str) -> bool:
+    """Whether a string equal to ``text`` is in the interpreter's table of interned strings."""
+    copy = text[:1] + text[1:]  # a new object equal to text
+    return sys.intern(copy) is not copy
+
+
+@respx.mock
+async def test_a_download_into_the_store_interns_neither_its_hash_nor_its_temporary_name(
+    respx_mock: respx.MockRouter, client: ZendeskClient, tmp_path: Path
+) -> None:
+    """A sync downloads a file per attachment: its names must not pass through pathlib, which
+    interns every part of a path, and so grow the table of interned strings for good."""
+    payload = b"%PDF-1.7 " + uuid.uuid4().bytes  # a hash no earlier test has seen
+    respx_mock.get(CONTENT_URL).mock(return_value=httpx.Response(200, content=payload))
+    temporary: list[str] = []
+    with Store.open(tmp_path / "zensync.db") as store:
+
+        def place(tmp: str, sha256: str) -> str:
+            temporary.append(os.path.basename(tmp))
+            return store.place_blob(tmp, sha256)
+
+        got = await client.download(CONTENT_URL, store.blob_temp_folder(), max_bytes=10_000, place=place)
+        assert len(temporary) == 1 and temporary[0].endswith(".part")
+        assert not _interned(got.sha256)
+        assert not _interned(temporary[0])
+        # (a Path, as the checks below make, would intern them: hence after)
+        assert got.path == store.blob_path(got.sha256) and got.path.read_bytes() == payload
+        assert store.has_blob(got.sha256)
 
 
 @respx.mock

@@ -1073,8 +1073,13 @@ class Store:
         files before :meth:`put_blob` moves them into place."""
         return self._blobs.temp_folder()
 
-    def put_blob(self, tmp_path: Path, sha256: str) -> Path:
+    def put_blob(self, tmp_path: str | os.PathLike[str], sha256: str) -> Path:
         return self._blobs.put(tmp_path, sha256)
+
+    def place_blob(self, tmp_path: str | os.PathLike[str], sha256: str) -> str:
+        """:meth:`put_blob` for a sync's downloads: the final path as a string, so that no
+        hash passes through pathlib (:meth:`BlobStore.file`)."""
+        return self._blobs.place(tmp_path, sha256)
 
     def prune_blobs(self, *, older_than_seconds: float = 3600.0) -> int:
         """Delete attachment files no attachment row refers to any more."""

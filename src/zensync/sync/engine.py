@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -98,7 +99,7 @@ class Source(Protocol):
 class DownloadClient(Protocol):
     """The part of ``ZendeskClient`` the engine uses: ``download`` writes the bytes to a
     temporary file in ``dest_dir``, hands it to ``place(file, sha256)`` and returns an object
-    with ``sha256``, ``size`` and ``path``."""
+    with ``sha256``, ``size`` and ``file``."""
 
     async def download(
         self,
@@ -108,7 +109,7 @@ class DownloadClient(Protocol):
         max_bytes: int,
         allow_malware: bool = False,
         malware_scan_result: str | None = None,
-        place: Callable[[Path, str], Path] | None = None,
+        place: Callable[[str, str], str | os.PathLike[str]] | None = None,
     ) -> Any: ...
 
     @property
@@ -503,7 +504,7 @@ class SyncEngine:
                         max_bytes=self.max_attachment_bytes,
                         allow_malware=allowed,
                         malware_scan_result=attachment.malware_scan_result,
-                        place=self.store.put_blob,
+                        place=self.store.place_blob,
                     )
                 attachment.content_sha256 = saved.sha256
                 counts.downloaded += 1

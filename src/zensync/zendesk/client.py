@@ -120,12 +120,21 @@ class ClientStats:
 
 @dataclass(frozen=True)
 class Download:
-    """A saved attachment: complete at ``path``, its bytes hashed while they arrived."""
+    """A saved attachment: complete at ``file``, its bytes hashed while they arrived.
+
+    ``file`` is a string, and :attr:`path` makes a :class:`~pathlib.Path` of it only when asked:
+    pathlib interns each part of a path it parses, and a sync downloads a file per attachment
+    (:meth:`zensync.store.blobs.BlobStore.file`).
+    """
 
     sha256: str
     size: int
-    path: Path
+    file: str
     content_type: str | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int]:
@@ -532,7 +541,7 @@ class ZendeskClient:
         max_bytes: int,
         allow_malware: bool = False,
         malware_scan_result: str | None = None,
-        place: Callable[[Path, str], Path] | None = None,
+        place: Callable[[str, str], str | os.PathLike[str]] | None = None,
     ) -> Download:
         """Save an attachment's bytes; returns their SHA-256, size, path and content type.
 
@@ -610,7 +619,7 @@ class ZendeskClient:
         directory: Path,
         final: Path | None,
         max_bytes: int,
-        place: Callable[[Path, str], Path] | None = None,
+        place: Callable[[str, str], str | os.PathLike[str]] | None = None,
     ) -> Download:
         response = await self._send("GET", url, stream=True)
         try:
@@ -649,7 +658,7 @@ class ZendeskClient:
         directory: Path,
         final: Path | None,
         max_bytes: int,
-        place: Callable[[Path, str], Path] | None = None,
+        place: Callable[[str, str], str | os.PathLike[str]] | None = None,
     ) -> Download:
         """Stream the body to a temporary file beside the destination, then move it there."""
         def shown() -> str:  # for messages only: redacting costs as much as a small download
@@ -666,7 +675,7 @@ class ZendeskClient:
         size = 0
         buffer: list[bytes] = []
         buffered = 0
-        part: Path | None = None
+        part: str | None = None
         try:
             try:
                 async for chunk in response.aiter_bytes(_CHUNK):
@@ -686,15 +695,14 @@ class ZendeskClient:
                 raise BadResponse(f"The attachment was cut short ({size} of {declared} bytes)", url=shown())
             sha256 = digest.hexdigest()
             if place is None:
-                target = final or directory / sha256
-                place = lambda tmp, _sha: tmp.replace(target)  # noqa: E731
-            final = await anyio.to_thread.run_sync(_finish_part, directory, part, buffer, sha256, place)
+                place = _move_to(os.fspath(final) if final is not None else os.path.join(directory, sha256))
+            saved = await anyio.to_thread.run_sync(_finish_part, directory, part, buffer, sha256, place)
         except BaseException:
             if part is not None:
                 await anyio.Path(part).unlink(missing_ok=True)
             raise
         content_type = response.headers.get("content-type")
-        return Download(sha256=sha256, size=size, path=final, content_type=content_type)
+        return Download(sha256=sha256, size=size, file=os.fspath(saved), content_type=content_type)
 
     @staticmethod
     def _too_large(size: int, max_bytes: int, shown: str) -> DownloadTooLarge:
@@ -705,30 +713,43 @@ class ZendeskClient:
         )
 
 
-def _append_part(directory: Path, part: Path | None, chunks: list[bytes]) -> Path:
-    """Append ``chunks`` to the partial file (created beside the destination when ``None``)."""
+def _move_to(target: str) -> Callable[[str, str], str]:
+    """A ``place`` that moves the complete file to ``target``."""
+
+    def place(tmp: str, _sha256: str) -> str:
+        os.replace(tmp, target)
+        return target
+
+    return place
+
+
+def _append_part(directory: Path, part: str | None, chunks: list[bytes]) -> str:
+    """Append ``chunks`` to the partial file (created beside the destination when ``None``).
+
+    Its name stays a string: a :class:`~pathlib.Path` would intern it (see :class:`Download`).
+    """
     if part is None:
         # The process id in the name lets a later sync remove what a killed one left behind
         # (zensync.store.blobs.BlobStore.remove_orphaned_temp_files).
-        fd, name = tempfile.mkstemp(dir=directory, prefix=f".zensync-{os.getpid()}-", suffix=".part")
+        fd, part = tempfile.mkstemp(dir=directory, prefix=f".zensync-{os.getpid()}-", suffix=".part")
         os.close(fd)
-        part = Path(name)
-    with part.open("ab") as out:
+    with open(part, "ab") as out:
         out.writelines(chunks)
     return part
 
 
 def _finish_part(
     directory: Path,
-    part: Path | None,
+    part: str | None,
     chunks: list[bytes],
     sha256: str,
-    place: Callable[[Path, str], Path],
-) -> Path:
+    place: Callable[[str, str], str | os.PathLike[str]],
+) -> str | os.PathLike[str]:
     """Write the last ``chunks``, then hand the complete file to ``place``; its final path."""
     part = _append_part(directory, part, chunks)
     try:
         return place(part, sha256)
     except BaseException:
-        part.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part)
         raise
